@@ -1,0 +1,1 @@
+"""Engines turn a validated call into a reply: synthesize, stubs, and (later) replay and record."""

@@ -1,0 +1,92 @@
+"""Turning replies and errors into HTTP responses the way ES writes them."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+
+from mockinfer.engines.replies import StreamReply
+from mockinfer.server.filtering import filter_path
+from mockinfer.wire.errors import EsError
+from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
+from mockinfer.wire.sse import encode_event
+
+PRODUCT_HEADER = ("X-elastic-product", "Elasticsearch")
+_COMPAT = re.compile(r"compatible-with\s*=\s*(\d+)")
+
+
+def response_content_type(request: web.Request) -> str:
+    """Mirror the compatibility media type when the client asked for one, else plain JSON."""
+    match = _COMPAT.search(request.headers.get("Accept", ""))
+    if match is None:
+        match = _COMPAT.search(request.headers.get("Content-Type", ""))
+    if match is None:
+        return "application/json"
+    return f"application/vnd.elasticsearch+json;compatible-with={match.group(1)}"
+
+
+def wants_gzip(request: web.Request) -> bool:
+    """Whether the client accepts a gzip-encoded response."""
+    return "gzip" in request.headers.get("Accept-Encoding", "").lower()
+
+
+def json_response(request: web.Request, body: Any, status: int = 200) -> web.Response:
+    """A JSON response honouring `filter_path`, `pretty` and gzip."""
+    query = request.query
+    spec = query.get("filter_path")
+    if spec:
+        body = filter_path(body, spec)
+    if "pretty" in query and query["pretty"] != "false":
+        text = json.dumps(body, ensure_ascii=False, indent=2, separators=(",", " : ")) + "\n"
+    else:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    payload = text.encode()
+    headers = {"Content-Type": response_content_type(request)}
+    if wants_gzip(request):
+        payload = gzip.compress(payload, compresslevel=1)
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=payload, status=status, headers=headers)
+
+
+def error_response(request: web.Request, error: EsError, *, openai: bool = False) -> web.Response:
+    """The ES envelope (or the OpenAI-style body on chat paths) with the error's status."""
+    trace = request.query.get("error_trace") == "true"
+    body = error.openai_body() if openai else error.body(with_trace=trace)
+    response = json_response(request, body, error.status)
+    response.headers.update(error.headers)
+    return response
+
+
+async def stream_response(request: web.Request, reply: StreamReply) -> web.StreamResponse:
+    """Write SSE events as they are due: each at its offset from the start of the response.
+
+    Sleeping until an absolute deadline (not for each gap) keeps errors from accumulating, so
+    replayed gaps stay as close to the recorded ones as the event loop allows.
+    """
+    response = web.StreamResponse(status=reply.status, headers={"Content-Type": SSE_CONTENT_TYPE})
+    await response.prepare(request)
+    start = time.monotonic()
+    for event in reply.events:
+        delay = start + event.offset - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await response.write(event.raw)
+    await response.write_eof()
+    return response
+
+
+async def stream_error(request: web.Request, error: EsError, *, openai: bool) -> web.StreamResponse:
+    """A failure on a `_stream` path: one `event: error` with the error body, no `[DONE]`."""
+    body = error.openai_body() if openai else error.body()
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    response = web.StreamResponse(status=error.status, headers={"Content-Type": SSE_CONTENT_TYPE})
+    await response.prepare(request)
+    await response.write(encode_event(data, "error"))
+    await response.write_eof()
+    return response

@@ -1,0 +1,182 @@
+"""Running the server: on a background thread with its own loop, or in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from mockinfer.backend import Backend, CallJournal
+from mockinfer.engines.compose import Responder
+from mockinfer.engines.stubs import Stub, StubRegistry
+from mockinfer.engines.synthesize import Synthesizer
+from mockinfer.errors import MockinferError, ServerError
+from mockinfer.generators import DEFAULT_SEED, INSTANT, TimingProfile
+from mockinfer.server.app import create_app
+from mockinfer.server.state import DEFAULT_MAX_BODY_BYTES, ServerState
+
+_START_TIMEOUT = 10.0
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    """Bind `app` and return its runner and the URL it listens on."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_port = runner.addresses[0][1]
+    shown_host = f"[{host}]" if ":" in host else host
+    return runner, f"http://{shown_host}:{bound_port}"
+
+
+class MockInferServer:
+    """A mockinfer server on a background thread, usable from sync and async code alike.
+
+    >>> with MockInferServer(seed=7) as server:
+    ...     Elasticsearch(server.url).inference.text_embedding(...)
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = DEFAULT_SEED,
+        timing: TimingProfile = INSTANT,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.state = ServerState(
+            backend=Backend(),
+            responder=Responder(Synthesizer(seed=seed, timing=timing)),
+            max_body_bytes=max_body_bytes,
+        )
+        self._url: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """`http://host:port` of the running server."""
+        if self._url is None:
+            raise MockinferError("the mockinfer server is not running; start() it first")
+        return self._url
+
+    @property
+    def backend(self) -> Backend:
+        """The endpoint registry and region policy."""
+        return self.state.backend
+
+    @property
+    def calls(self) -> CallJournal:
+        """Every request answered so far."""
+        return self.state.backend.journal
+
+    @property
+    def seed(self) -> int:
+        """The master seed of synthesized results."""
+        return self.state.responder.synthesizer.seed
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self.state.responder.synthesizer.seed = value
+
+    @property
+    def stubs(self) -> StubRegistry:
+        """The registered stubs, newest first."""
+        return self.state.responder.stubs
+
+    def stub(self, **fields: Any) -> Stub:
+        """Register a reply for matching requests; see `mockinfer.Stub` for the fields."""
+        return self.stubs.add(Stub(**fields))
+
+    def reset(self) -> None:
+        """Back to a fresh cluster: default endpoints, no stubs, empty journal, no faults."""
+        self.state.backend.reset()
+        self.state.responder.stubs.clear()
+        self.state.faults.clear()
+
+    def raise_faults(self) -> None:
+        """Raise the first failure that happened inside the server since the last reset."""
+        if self.state.faults:
+            first, *rest = self.state.faults
+            self.state.faults.clear()
+            more = f" (and {len(rest)} more)" if rest else ""
+            raise ServerError(
+                f"mockinfer failed while answering a request{more}: {first!r}"
+            ) from first
+
+    def start(self) -> MockInferServer:
+        """Start serving on a daemon thread; returns once the socket is bound."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready, failure), name="mockinfer-server", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(_START_TIMEOUT) or failure:
+            self._thread = None
+            cause = failure[0] if failure else None
+            raise MockinferError(
+                f"mockinfer could not listen on {self.host}:{self.port}: {cause}"
+            ) from cause
+        return self
+
+    def _serve(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._runner, self._url = loop.run_until_complete(
+                start_site(create_app(self.state), self.host, self.port)
+            )
+        except OSError as exc:
+            failure.append(exc)
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._runner.cleanup())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self) -> None:
+        """Stop serving and join the thread; open streams are closed."""
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(_START_TIMEOUT)
+        self._thread = None
+        self._url = None
+
+    def __enter__(self) -> MockInferServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> MockInferServer:
+        await asyncio.get_running_loop().run_in_executor(None, self.start)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.stop)

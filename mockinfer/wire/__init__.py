@@ -1,0 +1,1 @@
+"""The wire contract of the Elasticsearch Inference API: pure data, no I/O."""

@@ -1,0 +1,62 @@
+"""Server-Sent Events exactly as Elasticsearch writes them.
+
+Every event starts with a UTF-8 byte order mark, then `event: <type>`, then one `data:` line
+and a blank line. The stream ends with a `[DONE]` message event; a failure ends it with one
+`error` event instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BOM = "\ufeff".encode()
+CONTENT_TYPE = "text/event-stream"
+DONE_DATA = b"[DONE]"
+
+
+def encode_event(data: bytes, event: str = "message") -> bytes:
+    """Frame one event: BOM, `event:` line, one `data:` line, blank line."""
+    return b"".join((BOM, b"event: ", event.encode(), b"\ndata: ", data, b"\n\n"))
+
+
+DONE_EVENT = encode_event(DONE_DATA)
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One decoded event with the exact bytes it was framed in."""
+
+    event: str
+    data: str
+    raw: bytes
+
+
+def decode_events(stream: bytes) -> list[SseEvent]:
+    """Split a complete SSE byte stream into events.
+
+    Tolerant of the per-event BOM, CRLF line ends and multi-line data (joined with newlines),
+    as the SSE specification asks; the `raw` bytes of each event are kept verbatim so that a
+    replay writes exactly what was received.
+    """
+    events: list[SseEvent] = []
+    start = 0
+    normalized = stream.replace(b"\r\n", b"\n")
+    crlf = len(normalized) != len(stream)
+    while start < len(normalized):
+        end = normalized.find(b"\n\n", start)
+        stop = len(normalized) if end == -1 else end + 2
+        block = normalized[start:stop]
+        start = stop
+        event, data_lines = "message", []
+        for line in block.split(b"\n"):
+            text = line.removeprefix(BOM).decode("utf-8", errors="replace")
+            if text.startswith("event:"):
+                event = text[6:].strip()
+            elif text.startswith("data:"):
+                value = text[5:]
+                data_lines.append(value[1:] if value.startswith(" ") else value)
+        if not data_lines:
+            continue
+        raw = block.replace(b"\n", b"\r\n") if crlf else block
+        events.append(SseEvent(event=event, data="\n".join(data_lines), raw=raw))
+    return events
