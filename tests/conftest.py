@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import pytest_asyncio
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from mockinfer import MockInferServer
@@ -33,7 +34,7 @@ def es(server: MockInferServer) -> Iterator[Elasticsearch]:
     client.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def aes(server: MockInferServer) -> AsyncIterator[AsyncElasticsearch]:
     """The official async client (aiohttp node), pointed at the server."""
     client = AsyncElasticsearch(server.url, request_timeout=10)

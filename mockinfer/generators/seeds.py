@@ -77,7 +77,7 @@ def _shortest(x: np.ndarray) -> np.ndarray:
     x32 = x.astype(np.float32)
     # Decimal exponent by table lookup: no log10, whose last bit varies between libms.
     exp = np.searchsorted(_POW10, np.abs(x), side="right") - 1 + _EXP_LO
-    best = x.copy()
+    best: np.ndarray = x.copy()
     everyone = np.arange(x.size)
     # Round-tripping is monotone in the digit count, so search outwards from 8 digits (enough
     # for 99% of float32 values) instead of trying all nine counts for every value.

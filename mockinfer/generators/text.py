@@ -15,16 +15,16 @@ _WORD_RE = re.compile(r"[^\W_]+")
 # The rough tokenizer for usage counts: each word and each punctuation mark is a token.
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 
-STOP_WORDS: frozenset[str] = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself
-    yourselves""".split()
-)
+_STOP_TEXT = """
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its
+itself just me more most my myself no nor not now of off on once only or other our ours
+ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+"""
+STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 
 
 def normalize(text: str) -> str:

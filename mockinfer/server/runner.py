@@ -23,7 +23,8 @@ _START_TIMEOUT = 10.0
 
 async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
     """Bind `app` and return its runner and the URL it listens on."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Bodies are decompressed by `read_body`, which bounds the inflated size.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, auto_decompress=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

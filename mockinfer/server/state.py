@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -26,8 +27,8 @@ class ServerState:
 
 STATE = web.AppKey("mockinfer.state", ServerState)
 #: Request keys the handlers fill in for the journal and error rendering.
-BODY = "mockinfer.body"
-OPENAI_ERRORS = "mockinfer.openai_errors"
-INFERENCE_ID = "mockinfer.inference_id"
-TASK_TYPE = "mockinfer.task_type"
-STREAMED = "mockinfer.streamed"
+BODY = web.RequestKey[Any]("mockinfer.body")
+OPENAI_ERRORS = web.RequestKey("mockinfer.openai_errors", bool)
+INFERENCE_ID = web.RequestKey("mockinfer.inference_id", str)
+TASK_TYPE = web.RequestKey[str | None]("mockinfer.task_type")
+STREAMED = web.RequestKey("mockinfer.streamed", bool)

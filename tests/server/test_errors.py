@@ -166,7 +166,7 @@ def test_put_task_type_conflicts(es: Elasticsearch) -> None:
             f"/_inference/{E5}",
             {"input": "x", "foo": 1},
             "x_content_parse_exception",
-            "[1:15] [cluster:internal/xpack/inference] unknown field [foo]",
+            "[1:16] [cluster:internal/xpack/inference] unknown field [foo]",
         ),
         (
             f"/_inference/{E5}",
@@ -308,7 +308,7 @@ def test_chat_errors_are_openai_shaped(server: MockInferServer) -> None:
 
 
 def test_server_keeps_serving_after_bad_input(server: MockInferServer, es: Elasticsearch) -> None:
-    for body in (b"\x00\x01", b"{" * 5000 + b"}" * 5000, b'{"input": 1e999}', b'{"input": [null]}'):
+    for body in (b"\x00\x01", b"{" * 5000 + b"}" * 5000, b'{"input": [{"a": 1}]}', b'{"input": [null]}'):
         resp = raw_request(server.url, "POST", f"/_inference/{E5}", body, JSON)
         assert 400 <= resp.status < 500, (body[:20], resp.status, resp.body[:200])
     assert es.inference.text_embedding(inference_id=E5, input="alive")["text_embedding"]

@@ -1,0 +1,161 @@
+"""Dense embeddings: golden values, plausibility, and properties."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockinfer.generators import dense_vector, dense_vectors
+
+BASE: dict[str, Any] = {
+    "inference_id": "my-e5",
+    "task_type": "text_embedding",
+    "dimensions": 384,
+    "similarity": "cosine",
+    "element_type": "float",
+    "input_type": None,
+}
+
+
+def embed(text: str, seed: int = 0, **overrides: Any) -> Any:
+    return dense_vector(seed=seed, content=text, **{**BASE, **overrides})
+
+
+def cosine(a: Any, b: Any) -> float:
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(x @ y / np.linalg.norm(x) / np.linalg.norm(y))
+
+
+@pytest.mark.parametrize(
+    ("seed", "first", "as_bytes", "as_bits"),
+    [
+        (
+            0,
+            [0.11151382, 0.009349587, -0.06238108, -0.16431457,
+             -0.04522295, 0.034425624, -0.04549584, 0.0013775065],
+            [-19, -38, 82, -67, -127, 61, 49, 77, 5, 8, -24, -106, -64, 58, -81, 86],
+            [54, 44, 36, -102],
+        ),
+        (
+            42,
+            [-0.042992204, 0.047170833, 0.022472354, -0.03302946,
+             0.018476745, -0.07663324, -0.059489265, -0.13653475],
+            [107, -83, -86, 96, 20, -69, -6, 87, 13, 15, 61, 127, -80, -90, 78, 24],
+            [-5, -58, 3, -67],
+        ),
+    ],
+)  # fmt: skip
+def test_golden(seed: int, first: list[float], as_bytes: list[int], as_bits: list[int]) -> None:
+    assert embed("hello world", seed)[:8] == first
+    byte_args = {"dimensions": 16, "similarity": "dot_product", "element_type": "byte"}
+    assert embed("hello world", seed, input_type="search", **byte_args) == as_bytes
+    assert embed("hello world", seed, dimensions=32, element_type="bit") == as_bits
+
+
+QUALITY = [
+    ("the cat sat on the mat", "a cat was sitting on a mat", "quarterly revenue grew in europe"),
+    (
+        "How do I reset my password?",
+        "Steps to reset a forgotten password",
+        "The weather in Paris is sunny",
+    ),
+    ("elasticsearch inference api", "Elasticsearch exposes an inference API", "banana bread"),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 42])
+@pytest.mark.parametrize(("anchor", "related", "unrelated"), QUALITY)
+def test_shared_words_mean_higher_cosine(
+    seed: int, anchor: str, related: str, unrelated: str
+) -> None:
+    a, r, u = (embed(t, seed, dimensions=768) for t in (anchor, related, unrelated))
+    assert cosine(a, r) > cosine(a, u) + 0.3
+
+
+def test_shared_ngrams_alone_raise_cosine() -> None:
+    anchor = embed("searching engines")
+    assert cosine(anchor, embed("search engine")) > cosine(anchor, embed("tomato soup")) + 0.3
+
+
+texts = st.text(max_size=60)
+float_setups = st.sampled_from(
+    [(8, "cosine"), (64, "dot_product"), (384, "l2_norm"), (100, "max_inner_product")]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=6), float_setups, st.integers(0, 2**64))
+def test_batch_independent_and_deterministic(
+    batch: list[str], setup: tuple[int, str], seed: int
+) -> None:
+    dimensions, similarity = setup
+    args = {**BASE, "dimensions": dimensions, "similarity": similarity}
+    together = dense_vectors(seed=seed, contents=batch, **args)
+    assert together == dense_vectors(seed=seed, contents=batch, **args)
+    assert dense_vectors(seed=seed, contents=batch[::-1], **args) == together[::-1]
+    for text, vector in zip(batch, together, strict=True):
+        assert vector == dense_vector(seed=seed, content=text, **args)
+        assert len(vector) == dimensions
+        assert all(isinstance(x, float) and math.isfinite(x) for x in vector)
+        norm = float(np.linalg.norm(vector))
+        if similarity in ("cosine", "dot_product"):
+            assert norm == pytest.approx(1.0, abs=1e-5)
+        else:
+            assert 0.999 <= norm < 1.251
+
+
+@settings(max_examples=25, deadline=None)
+@given(texts, st.sampled_from([8, 16, 384]), st.sampled_from(["byte", "bit"]))
+def test_byte_and_bit_ranges(text: str, dimensions: int, element_type: str) -> None:
+    vector = embed(text, dimensions=dimensions, element_type=element_type)
+    assert len(vector) == (dimensions // 8 if element_type == "bit" else dimensions)
+    assert all(isinstance(x, int) and -128 <= x <= 127 for x in vector)
+
+
+@settings(max_examples=25, deadline=None)
+@given(texts)
+def test_input_type_shifts_slightly_and_consistently(text: str) -> None:
+    search = embed(text, input_type="search", dimensions=768)
+    ingest = embed(text, input_type="ingest", dimensions=768)
+    assert search == embed(text, input_type="SEARCH", dimensions=768)
+    assert search != ingest
+    assert cosine(search, ingest) > 0.95
+
+
+def test_seed_endpoint_and_task_change_the_vector() -> None:
+    vector = embed("hello")
+    assert vector != embed("hello", seed=1)
+    assert vector != embed("hello", inference_id="other")
+    assert vector != embed("hello", task_type="embedding")
+
+
+@pytest.mark.parametrize(
+    "text", ["", " ", "🙂🙃", "\ud800", "日本語のテキスト", "a" * 100_000, "word " * 20_000]
+)
+def test_awkward_inputs(text: str) -> None:
+    vector = embed(text, dimensions=1536)
+    assert len(vector) == 1536
+    assert float(np.linalg.norm(vector)) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"dimensions": 0},
+        {"dimensions": 12, "element_type": "bit"},
+        {"similarity": "euclidean"},
+        {"element_type": "half"},
+    ],
+)
+def test_invalid_settings(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        embed("x", **overrides)
+
+
+def test_empty_batch() -> None:
+    assert dense_vectors(seed=0, contents=[], **BASE) == []
