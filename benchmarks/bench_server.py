@@ -2,14 +2,15 @@
 
 Both servers answer `POST /_inference/text_embedding/.multilingual-e5-small-elasticsearch`:
 mockinfer synthesizes the embedding, the bare server replays the bytes and headers mockinfer
-answered once. Each runs on its own thread and loop; the clients run on the main thread.
+answered once. Each server runs on its own thread and loop; the clients run on the main thread.
 
-Measured per server: the median and p90 latency of sequential calls with the official sync
-client, and the throughput with 32 calls in flight with `AsyncElasticsearch`; then the same
-with a plain `aiohttp.ClientSession`, the floor without the official client's overhead.
+Per server: median and p90 latency of sequential calls with the official sync client;
+throughput with 32 calls in flight with `AsyncElasticsearch`; the same two with a plain
+`aiohttp.ClientSession` (the floor without the official client's overhead); and the server
+thread's CPU time per request in each phase.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_server.py [--requests 2000] [--concurrency 32]
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_server.py --profile   # mockinfer hot spots
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_server.py --profile   # mockinfer's hot spots
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
 
 import aiohttp
-import elasticsearch
 from aiohttp import web
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
@@ -38,14 +39,27 @@ INFERENCE_ID = ".multilingual-e5-small-elasticsearch"
 PATH = f"/_inference/text_embedding/{INFERENCE_ID}"
 TEXT = "the quick brown fox"
 BODY = b'{"input":"the quick brown fox"}'
-#: The media type the official client sends, for its major version.
-MEDIA_TYPE = (
-    f"application/vnd.elasticsearch+json; compatible-with={elasticsearch.__versionstr__[0]}"
-)
+#: What the official client sends, for its major version; like it, no gzip is asked for.
+MEDIA_TYPE = f"application/vnd.elasticsearch+json; compatible-with={version('elasticsearch')[0]}"
 REQUEST_HEADERS = {"Accept": MEDIA_TYPE, "Content-Type": MEDIA_TYPE}
 REPLAYED_HEADERS = ("Content-Type", "X-elastic-product")
-LATENCY_AIM = 1.3
-THROUGHPUT_AIM = 0.7
+
+LATENCY_AIM = 1.3  # mockinfer/bare, at most
+THROUGHPUT_AIM = 0.7  # mockinfer/bare, at least
+
+#: (client, metric, aim): rows of the report, in order.
+ROWS: list[tuple[str, str, str]] = [
+    ("official sync", "median latency (us)", f"<= {LATENCY_AIM}"),
+    ("official sync", "p90 latency (us)", f"<= {LATENCY_AIM}"),
+    ("official sync", "server CPU/request (us)", ""),
+    ("official async", "req/s ({c} in flight)", f">= {THROUGHPUT_AIM}"),
+    ("official async", "server CPU/request (us)", ""),
+    ("aiohttp", "median latency (us)", f"<= {LATENCY_AIM}"),
+    ("aiohttp", "p90 latency (us)", f"<= {LATENCY_AIM}"),
+    ("aiohttp", "req/s ({c} in flight)", f">= {THROUGHPUT_AIM}"),
+    ("aiohttp", "server CPU/request (us)", ""),
+]
+Figures = dict[tuple[str, str], float]
 
 
 @dataclass(frozen=True)
@@ -57,14 +71,13 @@ class Canned:
     body: bytes
 
 
-async def _fetch(url: str) -> Canned:
+async def fetch(url: str) -> Canned:
     async with (
-        aiohttp.ClientSession() as session,
+        aiohttp.ClientSession(skip_auto_headers=("Accept-Encoding",)) as session,
         session.post(url + PATH, data=BODY, headers=REQUEST_HEADERS) as resp,
     ):
         body = await resp.read()
-        headers = {name: resp.headers[name] for name in REPLAYED_HEADERS}
-        return Canned(resp.status, headers, body)
+        return Canned(resp.status, {h: resp.headers[h] for h in REPLAYED_HEADERS}, body)
 
 
 class BareServer:
@@ -73,9 +86,9 @@ class BareServer:
     def __init__(self, canned: Canned) -> None:
         self.canned = canned
         self.url = ""
+        self.thread = threading.Thread(target=self._serve, name="bare-server", daemon=True)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="bare-server", daemon=True)
 
     async def _handle(self, request: web.Request) -> web.Response:
         await request.read()
@@ -88,8 +101,7 @@ class BareServer:
         app.router.add_post(PATH, self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         self._loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
         self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         self._ready.set()
         self._loop.run_forever()
@@ -97,42 +109,66 @@ class BareServer:
         self._loop.close()
 
     def __enter__(self) -> BareServer:
-        self._thread.start()
+        self.thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("the bare server did not start")
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self.thread.join(10)
 
 
-@dataclass(frozen=True)
-class Latency:
-    median_us: float
-    p90_us: float
+def start_server(server: MockInferServer) -> threading.Thread:
+    """Start `server` and return the thread it serves on."""
+    before = set(threading.enumerate())
+    server.start()
+    (thread,) = set(threading.enumerate()) - before
+    return thread
 
 
-def _latency(samples_ns: list[int]) -> Latency:
-    deciles = statistics.quantiles(samples_ns, n=10)
-    return Latency(statistics.median(samples_ns) / 1000, deciles[-1] / 1000)
+class ThreadCpu:
+    """CPU time consumed by one thread (Linux/Unix `pthread_getcpuclockid`)."""
+
+    def __init__(self, thread: threading.Thread) -> None:
+        assert thread.ident is not None
+        self._clock = time.pthread_getcpuclockid(thread.ident)
+
+    def now_us(self) -> float:
+        return time.clock_gettime_ns(self._clock) / 1000
 
 
-def sync_client_latency(url: str, requests: int, warmup: int) -> Latency:
-    """Sequential calls with the official sync client."""
-    with Elasticsearch(url, request_timeout=30) as es:
-        for _ in range(warmup):
-            es.inference.text_embedding(inference_id=INFERENCE_ID, input=TEXT)
-        samples = []
-        for _ in range(requests):
-            start = time.perf_counter_ns()
-            es.inference.text_embedding(inference_id=INFERENCE_ID, input=TEXT)
-            samples.append(time.perf_counter_ns() - start)
-    return _latency(samples)
+@dataclass
+class Tally:
+    """One target's raw measurements, pooled over rounds."""
+
+    cpu: ThreadCpu
+    samples_ns: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    timed: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    cpu_us: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add_rate(self, client: str, requests: int, seconds: float) -> None:
+        self.timed[client][0] += requests
+        self.timed[client][1] += seconds
+
+    def add_cpu(self, client: str, requests: int, start_us: float) -> None:
+        self.cpu_us[client][0] += self.cpu.now_us() - start_us
+        self.cpu_us[client][1] += requests
+
+    def figures(self) -> Figures:
+        out: Figures = {}
+        for client, samples in self.samples_ns.items():
+            out[client, "median latency (us)"] = statistics.median(samples) / 1000
+            out[client, "p90 latency (us)"] = statistics.quantiles(samples, n=10)[-1] / 1000
+        for client, (requests, seconds) in self.timed.items():
+            out[client, "req/s ({c} in flight)"] = requests / seconds
+        for client, (used, requests) in self.cpu_us.items():
+            out[client, "server CPU/request (us)"] = used / requests
+        return out
 
 
 async def _in_flight(call: Callable[[], Awaitable[object]], total: int, concurrency: int) -> float:
-    """Requests per second for `total` calls, `concurrency` of them in flight at any time."""
+    """Seconds taken by `total` calls with `concurrency` of them in flight."""
     remaining = total
 
     async def worker() -> None:
@@ -143,116 +179,112 @@ async def _in_flight(call: Callable[[], Awaitable[object]], total: int, concurre
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return total / (time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
-async def async_client_throughput(url: str, total: int, concurrency: int, warmup: int) -> float:
-    """Throughput with `AsyncElasticsearch`, one connection per request in flight."""
+def official_sync(url: str, requests: int, warmup: int, tally: Tally) -> None:
+    """Sequential calls with the official sync client."""
+    with Elasticsearch(url, request_timeout=30) as es:
+        for _ in range(warmup):
+            es.inference.text_embedding(inference_id=INFERENCE_ID, input=TEXT)
+        samples = tally.samples_ns["official sync"]
+        cpu_start = tally.cpu.now_us()
+        for _ in range(requests):
+            start = time.perf_counter_ns()
+            es.inference.text_embedding(inference_id=INFERENCE_ID, input=TEXT)
+            samples.append(time.perf_counter_ns() - start)
+        tally.add_cpu("official sync", requests, cpu_start)
+
+
+async def official_async(url: str, total: int, concurrency: int, warmup: int, tally: Tally) -> None:
+    """Throughput with `AsyncElasticsearch`, one connection per call in flight."""
     async with AsyncElasticsearch(url, connections_per_node=concurrency, request_timeout=30) as es:
 
         async def call() -> object:
             return await es.inference.text_embedding(inference_id=INFERENCE_ID, input=TEXT)
 
         await _in_flight(call, warmup, concurrency)
-        return await _in_flight(call, total, concurrency)
+        cpu_start = tally.cpu.now_us()
+        tally.add_rate("official async", total, await _in_flight(call, total, concurrency))
+        tally.add_cpu("official async", total, cpu_start)
 
 
-async def aiohttp_figures(
-    url: str, canned: Canned, requests: int, total: int, concurrency: int, warmup: int
-) -> tuple[Latency, float]:
+async def plain_aiohttp(
+    url: str, canned: Canned, requests: int, total: int, concurrency: int, warmup: int, tally: Tally
+) -> None:
     """Sequential latency and throughput with a plain `aiohttp.ClientSession`."""
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency),
+        skip_auto_headers=("Accept-Encoding",),  # as the official client: no gzip
+    ) as session:
 
-        async def call() -> bytes:
+        async def call() -> None:
             async with session.post(url + PATH, data=BODY, headers=REQUEST_HEADERS) as resp:
-                body = await resp.read()
-            if body != canned.body:
-                raise AssertionError(f"{url} answered different bytes")
-            return body
+                if await resp.read() != canned.body:
+                    raise AssertionError(f"{url} answered other bytes than the canned ones")
 
         for _ in range(warmup):
             await call()
-        samples = []
+        samples = tally.samples_ns["aiohttp"]
         for _ in range(requests):
             start = time.perf_counter_ns()
             await call()
             samples.append(time.perf_counter_ns() - start)
         await _in_flight(call, warmup, concurrency)
-        rate = await _in_flight(call, total, concurrency)
-    return _latency(samples), rate
+        cpu_start = tally.cpu.now_us()
+        tally.add_rate("aiohttp", total, await _in_flight(call, total, concurrency))
+        tally.add_cpu("aiohttp", total, cpu_start)
 
 
-@dataclass(frozen=True)
-class Figures:
-    sync: Latency
-    async_rate: float
-    raw: Latency
-    raw_rate: float
-
-
-def measure(url: str, canned: Canned, args: argparse.Namespace) -> Figures:
-    sync = sync_client_latency(url, args.requests, args.warmup)
-    rate = asyncio.run(
-        async_client_throughput(url, args.throughput_requests, args.concurrency, args.warmup)
-    )
-    raw, raw_rate = asyncio.run(
-        aiohttp_figures(
-            url, canned, args.requests, args.throughput_requests, args.concurrency, args.warmup
-        )
-    )
-    return Figures(sync, rate, raw, raw_rate)
+def run_round(url: str, canned: Canned, args: argparse.Namespace, tally: Tally) -> None:
+    """One round of every phase against one target, with `1/rounds` of the calls."""
+    requests, total = args.requests // args.rounds, args.throughput_requests // args.rounds
+    official_sync(url, requests, args.warmup, tally)
+    asyncio.run(official_async(url, total, args.concurrency, args.warmup, tally))
+    asyncio.run(plain_aiohttp(url, canned, requests, total, args.concurrency, args.warmup, tally))
 
 
 def report(mock: Figures, bare: Figures, concurrency: int) -> str:
-    """The figures side by side, with mockinfer/bare ratios against the aims."""
-    rows: list[tuple[str, str, float, float, bool]] = []
-    for client, m, b in (("official sync", mock.sync, bare.sync), ("aiohttp", mock.raw, bare.raw)):
-        rows.append((client, "median latency (us)", m.median_us, b.median_us, True))
-        rows.append((client, "p90 latency (us)", m.p90_us, b.p90_us, True))
-    for client, mr, br in (
-        ("official async", mock.async_rate, bare.async_rate),
-        ("aiohttp", mock.raw_rate, bare.raw_rate),
-    ):
-        rows.append((client, f"req/s, {concurrency} in flight", mr, br, False))
+    """The figures side by side, with the mockinfer/bare ratio against its aim."""
     head = f"{'client':<15} {'metric':<24} {'mockinfer':>10} {'bare':>10} {'ratio':>6}  aim"
     lines = [head, "-" * len(head)]
-    for client, metric, m, b, is_latency in rows:
+    for client, metric, aim in ROWS:
+        m, b = mock[client, metric], bare[client, metric]
         ratio = m / b
-        aim = f"<= {LATENCY_AIM}" if is_latency else f">= {THROUGHPUT_AIM}"
-        ok = ratio <= LATENCY_AIM if is_latency else ratio >= THROUGHPUT_AIM
-        verdict = "ok" if ok else "MISSED"
-        lines.append(
-            f"{client:<15} {metric:<24} {m:>10.0f} {b:>10.0f} {ratio:>6.2f}  {aim} {verdict}"
-        )
+        verdict = ""
+        if aim:
+            met = ratio <= LATENCY_AIM if aim.startswith("<") else ratio >= THROUGHPUT_AIM
+            verdict = f"{aim} {'ok' if met else 'MISSED'}"
+        label = metric.format(c=concurrency)
+        lines.append(f"{client:<15} {label:<24} {m:>10.0f} {b:>10.0f} {ratio:>6.2f}  {verdict}")
     return "\n".join(lines)
 
 
-@contextmanager
-def profiled_threads(profiler: cProfile.Profile) -> Iterator[None]:
-    """Profile every thread started inside the block (cProfile only sees its own thread)."""
+def profile(args: argparse.Namespace) -> None:
+    """Drive mockinfer with plain aiohttp under cProfile; print its server thread's hot spots."""
+    profiler = cProfile.Profile()
+    server = MockInferServer(seed=0)
 
     def install(*_: object) -> None:
-        profiler.enable()  # replaces this hook with cProfile's own, for this thread only
+        profiler.enable()  # cProfile hooks the calling thread only: the new server thread
 
     threading.setprofile(install)
     try:
-        yield
+        thread = start_server(server)
     finally:
-        threading.setprofile(None)  # type: ignore[arg-type]
-
-
-def profile(args: argparse.Namespace) -> None:
-    """Drive mockinfer with `aiohttp` under cProfile; print its server thread's hot spots."""
-    profiler = cProfile.Profile()
-    server = MockInferServer(seed=0)
-    with profiled_threads(profiler):
-        server.start()
+        threading.setprofile(None)
     try:
-        canned = asyncio.run(_fetch(server.url))
+        canned = asyncio.run(fetch(server.url))
+        tally = Tally(ThreadCpu(thread))
         asyncio.run(
-            aiohttp_figures(
-                server.url, canned, args.requests, args.throughput_requests, args.concurrency, 0
+            plain_aiohttp(
+                server.url,
+                canned,
+                args.requests,
+                args.throughput_requests,
+                args.concurrency,
+                args.warmup,
+                tally,
             )
         )
     finally:
@@ -260,7 +292,6 @@ def profile(args: argparse.Namespace) -> None:
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
     stats.sort_stats("tottime").print_stats(25)
-    stats.sort_stats("cumulative").print_stats(r"mockinfer|routes|render|app\.py", 25)
     print(out.getvalue())
 
 
@@ -269,25 +300,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="sequential calls per target")
     parser.add_argument("--throughput-requests", type=int, default=5000, help="calls per rate")
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight")
-    parser.add_argument("--warmup", type=int, default=200, help="untimed calls before each run")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed calls before each phase")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per target")
     parser.add_argument("--profile", action="store_true", help="profile mockinfer instead")
     args = parser.parse_args(argv)
     if args.profile:
         profile(args)
         return 0
-    with MockInferServer(seed=0) as server:
-        canned = asyncio.run(_fetch(server.url))
-        if canned.status != 200 or canned.headers.get("X-elastic-product") != "Elasticsearch":
-            raise SystemExit(f"unexpected mockinfer answer: {canned}")
+    server = MockInferServer(seed=0)
+    mock_thread = start_server(server)
+    try:
+        canned = asyncio.run(fetch(server.url))
+        if canned.status != 200 or canned.headers["X-elastic-product"] != "Elasticsearch":
+            raise SystemExit(f"unexpected answer from mockinfer: {canned}")
         with BareServer(canned) as bare:
             print(
-                f"{len(canned.body)}-byte answer; {args.requests} sequential calls, "
-                f"{args.throughput_requests} at {args.concurrency} in flight, per target",
-                file=sys.stderr,
+                f"{len(canned.body)}-byte answer; per target {args.requests} sequential calls, "
+                f"{args.throughput_requests} calls at {args.concurrency} in flight, "
+                f"in {args.rounds} alternating rounds\n"
             )
-            mock_figures = measure(server.url, canned, args)
-            bare_figures = measure(bare.url, canned, args)
-    print(report(mock_figures, bare_figures, args.concurrency))
+            targets = [
+                (server.url, Tally(ThreadCpu(mock_thread))),
+                (bare.url, Tally(ThreadCpu(bare.thread))),
+            ]
+            for round_ in range(args.rounds):
+                for url, tally in targets if round_ % 2 == 0 else targets[::-1]:
+                    run_round(url, canned, args, tally)
+        print(report(targets[0][1].figures(), targets[1][1].figures(), args.concurrency))
+    finally:
+        server.stop()
     return 0
 
 

@@ -1,19 +1,29 @@
-"""The `mockinfer` command line."""
+"""The `mockinfer` command line: `serve`, and `check` for credentials left in cassettes."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from mockinfer.cassette.format import CassetteError
+from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS
+from mockinfer.cassette.redact import find_credentials
+from mockinfer.cassette.store import RECORD_MODES
+from mockinfer.engines.cassettes import FALLBACKS, CassetteEngine, open_cassette
 from mockinfer.engines.compose import Responder
 from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.generators import DEFAULT_SEED
 from mockinfer.server.app import create_app
 from mockinfer.server.runner import start_site
 from mockinfer.server.state import ServerState
+
+UPSTREAM_ENV = "MOCKINFER_UPSTREAM"
+UPSTREAM_API_KEY_ENV = "MOCKINFER_UPSTREAM_API_KEY"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,11 +39,36 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help="master seed of synthesized results"
     )
+    serve.add_argument("--cassette", type=Path, help="replay (and record into) this cassette")
+    serve.add_argument("--record-mode", choices=RECORD_MODES, default="none")
+    serve.add_argument(
+        "--fallback",
+        choices=FALLBACKS,
+        default="error",
+        help="for requests the cassette does not match",
+    )
+    serve.add_argument(
+        "--upstream",
+        default=os.environ.get(UPSTREAM_ENV),
+        help=f"the real cluster to record from (default ${UPSTREAM_ENV}); "
+        f"${UPSTREAM_API_KEY_ENV} replaces the client's credentials",
+    )
+    serve.add_argument(
+        "--timing",
+        default="recorded",
+        help="stream timing on replay: recorded, instant, or a factor such as 0.5",
+    )
+    serve.add_argument(
+        "--match-on",
+        default=",".join(DEFAULT_MATCHERS),
+        help=f"comma-separated matchers (from {', '.join(MATCHERS)})",
+    )
+    check = commands.add_parser("check", help="fail when cassettes hold anything like a credential")
+    check.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
     return parser
 
 
-async def _serve(host: str, port: int, seed: int) -> None:
-    state = ServerState(responder=Responder(Synthesizer(seed=seed)))
+async def _serve(host: str, port: int, state: ServerState) -> None:
     runner, url = await start_site(create_app(state), host, port)
     print(url, flush=True)
     stop = asyncio.Event()
@@ -44,19 +79,64 @@ async def _serve(host: str, port: int, seed: int) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+        if state.cassette is not None and state.cassette.recorder is not None:
+            await state.cassette.recorder.close()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `mockinfer` console script."""
-    args = _parser().parse_args(argv)
+def _open(args: argparse.Namespace) -> CassetteEngine:
+    return open_cassette(
+        args.cassette,
+        record_mode=args.record_mode,
+        fallback=args.fallback,
+        matchers=[m.strip() for m in args.match_on.split(",") if m.strip()],
+        timing=args.timing,
+        upstream=args.upstream,
+        upstream_api_key=os.environ.get(UPSTREAM_API_KEY_ENV),
+    )
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    state = ServerState(responder=Responder(Synthesizer(seed=args.seed)))
+    if args.cassette is not None:
+        try:
+            state.cassette = _open(args)
+        except (CassetteError, ValueError) as exc:
+            print(f"mockinfer: {exc}", file=sys.stderr)
+            return 2
     try:
-        asyncio.run(_serve(args.host, args.port, args.seed))
+        asyncio.run(_serve(args.host, args.port, state))
     except OSError as exc:
         print(
             f"mockinfer: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr
         )
         return 1
+    finally:
+        if state.cassette is not None and state.cassette.cassette.save():
+            cassette = state.cassette.cassette
+            print(
+                f"mockinfer: wrote {len(cassette.interactions)} interactions to {cassette.path}",
+                file=sys.stderr,
+            )
     return 0
+
+
+def _run_check(paths: Sequence[Path]) -> int:
+    files = [f for p in paths for f in (sorted(p.rglob("*.y*ml")) if p.is_dir() else [p])]
+    found = 0
+    for file in files:
+        for line, kind in find_credentials(file.read_text(encoding="utf-8", errors="replace")):
+            print(f"{file}:{line}: looks like a credential ({kind})")
+            found += 1
+    print(f"checked {len(files)} cassette(s): {found} possible credential(s)", file=sys.stderr)
+    return 1 if found else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mockinfer` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _run_check(args.paths)
+    return _run_serve(args)
 
 
 if __name__ == "__main__":

@@ -16,3 +16,11 @@ class ServerError(MockinferError):
 
 class ConfigurationError(MockinferError):
     """An invalid option or setting, named with the values that are valid."""
+
+
+class ReplayMiss(MockinferError):
+    """A request that a cassette could not answer: no cassette, no match, or all played."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

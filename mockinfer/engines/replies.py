@@ -47,3 +47,12 @@ def message_stream(payloads: Sequence[bytes], offsets: Sequence[float]) -> Strea
     frames = [*(encode_event(p) for p in payloads), DONE_EVENT]
     timed = zip(frames, offsets, strict=True)
     return StreamReply(tuple(StreamEvent(raw, offset) for raw, offset in timed))
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """A response replayed as recorded: status, headers and exact body bytes."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes

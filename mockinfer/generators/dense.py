@@ -70,44 +70,66 @@ def _basis(seed: int, inference_id: str, task_type: str, dimensions: int) -> np.
     return basis
 
 
+@lru_cache(maxsize=1 << 16)
+def _word_features(word: str) -> tuple[str, ...]:
+    """A word's features: the word itself if it is a stop word, else its stem and 3-grams."""
+    if word in STOP_WORDS:
+        return ("s\x1f" + word,)
+    return ("w\x1f" + stem(word), *("g\x1f" + gram for gram in char_ngrams(word)))
+
+
 def _weighted_features(content: str) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for word in iter_words(content[:_MAX_CHARS]):
-        if word in STOP_WORDS:
-            counts["s\x1f" + word] += 1
-            continue
-        counts["w\x1f" + stem(word)] += 1
-        counts.update("g\x1f" + gram for gram in char_ngrams(word))
+        counts.update(_word_features(word))
     base = {"s": _STOP, "w": _WORD, "g": _GRAM}
     # tf saturation 2tf/(tf+1): repeating a word helps, but less and less.
     return {f: 2 * base[f[0]] * tf // (tf + 1) for f, tf in counts.items()}
 
 
-def _add(c: np.ndarray, probes: Probes, weight: int) -> None:
-    np.add.at(c, list(probes[:3]), [s * weight for s in probes[3:]])
+def _add(c: np.ndarray, probes: Sequence[Probes], weights: Sequence[int]) -> None:
+    """Add weights[i] along probes[i] to row i of c (the same basis row may repeat)."""
+    if not probes:
+        return
+    table = np.array(probes, dtype=np.int64)
+    owners = np.repeat(np.arange(len(probes)), 3)
+    np.add.at(
+        c, (owners, table[:, :3].ravel()), (table[:, 3:] * np.array(weights)[:, None]).ravel()
+    )
 
 
 def _coefficients(
-    seed: int, inference_id: str, task_type: str, content: str, input_type: str | None
+    seed: int, inference_id: str, task_type: str, contents: Sequence[str], input_type: str | None
 ) -> np.ndarray:
-    weights = _weighted_features(content)
-    c = np.zeros(_ROWS, dtype=np.int64)
-    if weights:
-        probes = np.array([_probes(f) for f in weights], dtype=np.int64)
-        values = probes[:, 3:] * np.fromiter(weights.values(), np.int64, len(weights))[:, None]
+    """The integer coefficient matrix, one row per content; rows never interact."""
+    probes: list[Probes] = []
+    weights: list[int] = []
+    owners: list[int] = []
+    for i, content in enumerate(contents):
+        features = _weighted_features(content)
+        probes.extend(map(_probes, features))
+        weights.extend(features.values())
+        owners.extend([i] * len(features))
+    n = len(contents)
+    c = np.zeros((n, _ROWS), dtype=np.int64)
+    if probes:
+        table = np.array(probes, dtype=np.int64)
+        flat = (np.array(owners)[:, None] * _ROWS + table[:, :3]).ravel()
+        values = (table[:, 3:] * np.array(weights)[:, None]).ravel()
         # bincount sums in float64, exact here: every partial sum is an integer below 2**53.
-        c = np.bincount(probes[:, :3].ravel(), values.ravel(), _ROWS).astype(np.int64)
-        l1 = int(np.abs(c).sum())
-        if l1 > _CONTENT_L1:
-            c = (c * _CONTENT_L1) // l1
-    norm_sq = int(c @ c) or _EMPTY_NORM_SQ
-    noise = derive_seed(seed, inference_id, task_type, content)
+        c = np.bincount(flat, values, n * _ROWS).astype(np.int64).reshape(n, _ROWS)
+    l1 = np.abs(c).sum(axis=1)
+    long = l1 > _CONTENT_L1
+    c[long] = (c[long] * _CONTENT_L1) // l1[long, None]
+    norm_sq = [int(x) or _EMPTY_NORM_SQ for x in np.einsum("ij,ij->i", c, c)]
     # Each extra has three probes, so its squared norm is 3*w**2: w = isqrt(norm_sq * f**2 / 3).
-    _add(c, _probes("\x00bias"), math.isqrt(norm_sq // 48))  # 1/4 of the content norm
-    _add(c, _probe_bits(noise), math.isqrt(norm_sq // 300))  # 1/10
+    _add(c, [_probes("\x00bias")] * n, [math.isqrt(q // 48) for q in norm_sq])  # 1/4
+    noise = [_probe_bits(derive_seed(seed, inference_id, task_type, t)) for t in contents]
+    _add(c, noise, [math.isqrt(q // 300) for q in norm_sq])  # 1/10
     if input_type:
-        type_probes = _probes("\x00type\x1f" + input_type.lower())
-        _add(c, type_probes, math.isqrt(int(c @ c) * 3 // 400))  # 0.15
+        shifted_sq = np.einsum("ij,ij->i", c, c).tolist()
+        type_probes = [_probes("\x00type\x1f" + input_type.lower())] * n
+        _add(c, type_probes, [math.isqrt(q * 3 // 400) for q in shifted_sq])  # 0.15
     return c
 
 
@@ -143,9 +165,7 @@ def dense_vectors(
     _check(dimensions, similarity, element_type)
     if not contents:
         return []
-    coefficients = np.stack(
-        [_coefficients(seed, inference_id, task_type, t, input_type) for t in contents]
-    )
+    coefficients = _coefficients(seed, inference_id, task_type, contents, input_type)
     exact = coefficients.astype(np.float64) @ _basis(seed, inference_id, task_type, dimensions)
     ints = exact.astype(np.int64)
     norm_sq = np.einsum("ij,ij->i", ints, ints)

@@ -177,20 +177,20 @@ class _Synth:
         properties: Mapping[str, Any] = schema.get("properties", {})
         required = list(schema.get("required", []))
         extra = schema.get("additionalProperties", True)
+        least = schema.get("minProperties", 0)
         optional = [p for p in properties if p not in required and properties[p] is not False]
-        keep = {p for p in optional if depth < _TRIM_DEPTH and self.rng.random() < 0.5}
-        for p in optional:  # minProperties: add optional ones in schema order
-            if len(required) + len(keep) >= schema.get("minProperties", 0):
-                break
-            keep.add(p)
-        spare = max(0, len(required) + len(keep) - schema.get("maxProperties", math.inf))
-        keep -= (
-            set([p for p in optional if p in keep][len(keep) - int(spare) :]) if spare else set()
-        )
+        # A seeded half of the optional properties, none deep down so recursion ends; then
+        # minProperties and maxProperties adjust the pick in schema order.
+        chosen = [p for p in optional if depth < _TRIM_DEPTH and self.rng.random() < 0.5]
+        chosen += [p for p in optional if p not in chosen][
+            : max(0, least - len(required) - len(chosen))
+        ]
+        room = schema.get("maxProperties", len(required) + len(optional)) - len(required)
+        keep = set(sorted(chosen, key=optional.index)[: max(0, room)])
         names = [p for p in properties if p in required or p in keep]
         names += [p for p in required if p not in properties]
         # minProperties beyond the declared ones, when extra properties are allowed at all.
-        while extra is not False and len(names) < schema.get("minProperties", 0):
+        while extra is not False and len(names) < least:
             names.append(f"extra_{len(names)}")
         result: dict[str, Any] = {}
         for prop in names:

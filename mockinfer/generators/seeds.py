@@ -10,8 +10,10 @@ import hashlib
 import json
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 DEFAULT_SEED: int = 0
 
@@ -78,24 +80,15 @@ def _shortest(x: np.ndarray) -> np.ndarray:
     # Decimal exponent by table lookup: no log10, whose last bit varies between libms.
     exp = np.searchsorted(_POW10, np.abs(x), side="right") - 1 + _EXP_LO
     best: np.ndarray = x.copy()
-    everyone = np.arange(x.size)
-    # Round-tripping is monotone in the digit count, so search outwards from 8 digits (enough
-    # for 99% of float32 values) instead of trying all nine counts for every value.
-    cand, ok = _nearest_decimal(x, x32, exp, 8)
-    best[ok] = cand[ok]
-    shorter, longer = everyone[ok], everyone[~ok]
-    cand, ok = _nearest_decimal(x[longer], x32[longer], exp[longer], 9)
-    best[longer[ok]] = cand[ok]
-    for digits in range(7, 0, -1):
-        if not shorter.size:
-            break
-        cand, ok = _nearest_decimal(x[shorter], x32[shorter], exp[shorter], digits)
-        best[shorter[ok]] = cand[ok]
-        shorter = shorter[ok]
+    # From 9 digits (always enough for float32) down to 1: the last candidate that still
+    # reads back as the same float32 is the shortest.
+    for digits in range(9, 0, -1):
+        cand, ok = _nearest_decimal(x, x32, exp, digits)
+        np.copyto(best, cand, where=ok)
     return best
 
 
-def to_float32(values: Sequence[float]) -> list[float]:
+def to_float32(values: Sequence[float] | npt.NDArray[np.floating[Any]]) -> list[float]:
     """Round to float32 and return the Python floats whose repr is the shortest round-trip form.
 
     ``json.dumps`` then writes ``0.018569946`` (as Java's ``Float.toString`` would) instead of

@@ -82,9 +82,9 @@ def _flag(request: web.Request, name: str) -> bool:
     return False if value is None else parse_boolean(value, name)
 
 
-def _target(request: web.Request) -> tuple[str | None, str]:
+def note_target(request: web.Request) -> tuple[str | None, str]:
     """(task type segment or None, inference id) from a one- or two-segment path."""
-    first = request.match_info["first"]
+    first = request.match_info.get("first", "")
     second = request.match_info.get("second")
     task, inference_id = (None, first) if second is None else (first, second)
     request[INFERENCE_ID] = inference_id
@@ -116,7 +116,7 @@ async def get_endpoints(request: web.Request) -> web.StreamResponse:
     if "first" not in request.match_info:
         endpoints = backend.list()
     else:
-        task, inference_id = _target(request)
+        task, inference_id = note_target(request)
         task_type = parse_task_type(task) if task is not None else None
         if inference_id in _ALL:
             endpoints = backend.list(task_type)
@@ -128,7 +128,7 @@ async def get_endpoints(request: web.Request) -> web.StreamResponse:
 async def put_endpoint(request: web.Request) -> web.StreamResponse:
     """`PUT /_inference[/{task_type}]/{inference_id}`: create, answering the stored config."""
     _params(request, ("timeout",))
-    task, inference_id = _target(request)
+    task, inference_id = note_target(request)
     if task is not None:
         parse_task_type(task)
     body = await _json_body(request, "inference_endpoint")
@@ -147,7 +147,7 @@ async def put_endpoint(request: web.Request) -> web.StreamResponse:
 async def update(request: web.Request) -> web.StreamResponse:
     """`PUT /_inference[/{task_type}]/{inference_id}/_update`."""
     _params(request, ("timeout",))
-    task, inference_id = _target(request)
+    task, inference_id = note_target(request)
     if task is not None:
         parse_task_type(task)
     body = await _json_body(request, "inference_endpoint")
@@ -159,7 +159,7 @@ async def update(request: web.Request) -> web.StreamResponse:
 async def delete_endpoint(request: web.Request) -> web.StreamResponse:
     """`DELETE /_inference[/{task_type}]/{inference_id}` with `force` and `dry_run`."""
     _params(request, ("force", "dry_run"))
-    task, inference_id = _target(request)
+    task, inference_id = note_target(request)
     task_type = parse_task_type(task) if task is not None else None
     deleted = request.app[STATE].backend.delete(
         inference_id, task_type, force=_flag(request, "force"), dry_run=_flag(request, "dry_run")
@@ -181,7 +181,7 @@ def _lookup(request: web.Request, task: str | None, inference_id: str) -> Endpoi
 async def infer(request: web.Request) -> web.StreamResponse:
     """`POST /_inference[/{task_type}]/{inference_id}`: perform inference."""
     _params(request, ("timeout",))
-    task, inference_id = _target(request)
+    task, inference_id = note_target(request)
     if task is not None:
         parse_task_type(task)
     request[OPENAI_ERRORS] = task == TaskType.CHAT_COMPLETION.value
@@ -211,7 +211,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     writes it.
     """
     _params(request, ("timeout",))
-    task, inference_id = _target(request)
+    task, inference_id = note_target(request)
     request[STREAMED] = True
     if task is not None:
         parse_task_type(task)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from mockinfer.backend import Backend, CallJournal
+from mockinfer.cassette.matching import DEFAULT_MATCHERS
+from mockinfer.cassette.redact import RedactionRules
+from mockinfer.cassette.store import Cassette
+from mockinfer.engines.cassettes import CassetteEngine, open_cassette
 from mockinfer.engines.compose import Responder
 from mockinfer.engines.stubs import Stub, StubRegistry
 from mockinfer.engines.synthesize import Synthesizer
@@ -95,6 +102,55 @@ class MockInferServer:
     def stub(self, **fields: Any) -> Stub:
         """Register a reply for matching requests; see `mockinfer.Stub` for the fields."""
         return self.stubs.add(Stub(**fields))
+
+    @contextmanager
+    def use_cassette(
+        self,
+        path: str | Path,
+        *,
+        record_mode: str = "none",
+        fallback: str = "error",
+        matchers: Sequence[str] = DEFAULT_MATCHERS,
+        timing: str | float = "recorded",
+        upstream: str | None = None,
+        upstream_api_key: str | None = None,
+        redaction: Sequence[RedactionRules] = (),
+    ) -> Iterator[Cassette]:
+        """Answer from a cassette inside the block; what was recorded is saved on exit."""
+        engine = open_cassette(
+            Path(path),
+            record_mode=record_mode,
+            fallback=fallback,
+            matchers=matchers,
+            timing=timing,
+            upstream=upstream,
+            upstream_api_key=upstream_api_key,
+            redaction=redaction,
+        )
+        self.insert_cassette(engine)
+        try:
+            yield engine.cassette
+        finally:
+            self.eject_cassette()
+
+    def insert_cassette(self, engine: CassetteEngine) -> None:
+        """Put a cassette in front of the handlers (replacing none: eject first)."""
+        if self.state.cassette is not None:
+            raise MockinferError(
+                f"a cassette is already in use: {self.state.cassette.cassette.path}"
+            )
+        self.state.cassette = engine
+
+    def eject_cassette(self) -> Cassette | None:
+        """Stop using the cassette, save what it recorded and close its upstream connections."""
+        engine, self.state.cassette = self.state.cassette, None
+        if engine is None:
+            return None
+        if engine.recorder is not None and self._loop is not None and self._loop.is_running():
+            closing = asyncio.run_coroutine_threadsafe(engine.recorder.close(), self._loop)
+            closing.result(_START_TIMEOUT)
+        engine.cassette.save()
+        return engine.cassette
 
     def reset(self) -> None:
         """Back to a fresh cluster: default endpoints, no stubs, empty journal, no faults."""

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from mockinfer.backend import Backend
+from mockinfer.engines.cassettes import CassetteEngine
 from mockinfer.engines.compose import Responder
 from mockinfer.engines.synthesize import Synthesizer
 
@@ -23,6 +24,7 @@ class ServerState:
     responder: Responder = field(default_factory=lambda: Responder(Synthesizer()))
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     faults: list[BaseException] = field(default_factory=list)
+    cassette: CassetteEngine | None = None
 
 
 STATE = web.AppKey("mockinfer.state", ServerState)

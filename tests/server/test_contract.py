@@ -22,7 +22,7 @@ import pytest
 from elasticsearch import ApiError, Elasticsearch
 from jsonschema import Draft4Validator, Draft202012Validator
 from jsonschema.protocols import Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
 SPEC_PATH = (
@@ -65,7 +65,7 @@ class OpenApi:
             raise ValueError(f"unsupported OpenAPI version {version}")
         self.document = document
         self.registry: Registry[Any] = Registry().with_resource(
-            SPEC_URI, Resource(contents=dict(document), specification=dialect)
+            SPEC_URI, dialect.create_resource(dict(document))
         )
 
     @cached_property
@@ -223,7 +223,7 @@ def _put(
     service: str,
     service_settings: Mapping[str, Any],
     **config: Any,
-) -> dict[str, Any]:
+) -> Any:
     return es.inference.put(
         inference_id=inference_id,
         task_type=task_type,
@@ -248,25 +248,25 @@ def _openai(es: Elasticsearch, task_type: str) -> str:
     return f"openai-{task_type}"
 
 
-def _region_policy(es: Elasticsearch) -> dict[str, Any]:
+def _region_policy(es: Elasticsearch) -> Any:
     return es.inference.put_region_policy(region_policy={"allowed_geos": ["us", "eu"]}).body
 
 
-def _get_region_policy(es: Elasticsearch) -> dict[str, Any]:
+def _get_region_policy(es: Elasticsearch) -> Any:
     _region_policy(es)
     return es.inference.get_region_policy().body
 
 
-def _delete_region_policy(es: Elasticsearch) -> dict[str, Any]:
+def _delete_region_policy(es: Elasticsearch) -> Any:
     _region_policy(es)
     return es.inference.delete_region_policy().body
 
 
-def _get_created(es: Elasticsearch) -> dict[str, Any]:
+def _get_created(es: Elasticsearch) -> Any:
     return es.inference.get(inference_id=_openai(es, "completion")).body
 
 
-def _multimodal(es: Elasticsearch, inference_id: str) -> dict[str, Any]:
+def _multimodal(es: Elasticsearch, inference_id: str) -> Any:
     image = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
     inputs = [
         {"content": {"type": "text", "format": "text", "value": "a red fox"}},

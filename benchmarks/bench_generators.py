@@ -1,0 +1,138 @@
+"""How long synthesizing a reply takes, next to how long the official client takes to decode it.
+
+Run from the repository root:
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_generators.py [--repeat N]
+
+Rows:
+
+* text_embedding: 100 inputs x 1536 dimensions (``dense_vectors`` + ``json.dumps`` of the
+  ``{"text_embedding": [{"embedding": [...]}, ...]}`` body); fresh texts every repetition, so
+  per-text work is never served from a cache.
+* completion stream: 1000 events (``completion_text`` + ``split_deltas`` + ``event_offsets`` +
+  one ``json.dumps`` per event).
+
+The client column is ``elastic_transport.JsonSerializer().loads`` over the same bytes (each
+event separately for the stream), i.e. what the Python client does with the body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from elastic_transport import JsonSerializer
+
+from mockinfer.generators import (
+    REALISTIC,
+    completion_text,
+    dense_vectors,
+    event_offsets,
+    split_deltas,
+    to_float32,
+)
+
+INPUTS, DIMENSIONS, EVENTS = 100, 1536, 1000
+WORDS = (
+    "search vector semantic index cluster shard query ranking embedding document field token "
+    "latency throughput relevance model inference pipeline snapshot replica mapping analyzer"
+).split()
+
+
+def median_ms(run: Callable[[int], Any], repeat: int) -> tuple[float, Any]:
+    """Median wall time of run(i) over `repeat` calls (after one warm-up), and the last result."""
+    result = run(-1)
+    times = []
+    for i in range(repeat):
+        started = time.perf_counter()
+        result = run(i)
+        times.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(times), result
+
+
+def texts(rep: int) -> list[str]:
+    """100 sentence-like inputs, different in every repetition."""
+    return [
+        f"{WORDS[(i * 7 + rep) % len(WORDS)]} {WORDS[i % len(WORDS)]} document {rep}-{i} "
+        f"about {WORDS[(i * 3) % len(WORDS)]} and {WORDS[(i + rep) % len(WORDS)]} settings"
+        for i in range(INPUTS)
+    ]
+
+
+def vectors(rep: int) -> list[list[float]]:
+    result = dense_vectors(
+        seed=0,
+        inference_id="bench-e5",
+        task_type="text_embedding",
+        contents=texts(rep),
+        dimensions=DIMENSIONS,
+        similarity="cosine",
+        element_type="float",
+        input_type=None,
+    )
+    return result  # type: ignore[return-value]  # element_type "float" gives floats
+
+
+def embedding_body(rep: int) -> bytes:
+    body = {"text_embedding": [{"embedding": v} for v in vectors(rep)]}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def stream_events(rep: int) -> list[bytes]:
+    text = completion_text(
+        seed=0,
+        inference_id="bench-llm",
+        task_type="completion",
+        prompt=f"Write a long story about search engines, take {rep}",
+        max_tokens=6000,
+    )
+    deltas = split_deltas(text, seed=rep)[:EVENTS]
+    event_offsets(REALISTIC, seed=rep, count=len(deltas) + 1)
+    return [
+        json.dumps(
+            {"completion": [{"delta": d}]}, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+        for d in deltas
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    repeat = parser.parse_args().repeat
+    serializer = JsonSerializer()
+
+    embed_ms, body = median_ms(embedding_body, repeat)
+    vectors_ms, _ = median_ms(vectors, repeat)
+    floats = [x * 1e-3 for x in range(INPUTS * DIMENSIONS)]
+    round_ms, _ = median_ms(lambda _: to_float32(floats), repeat)
+    decode_body_ms, _ = median_ms(lambda _: serializer.loads(body), repeat)
+
+    stream_ms, events = median_ms(stream_events, repeat)
+    decode_events_ms, _ = median_ms(lambda _: [serializer.loads(e) for e in events], repeat)
+
+    rows = [
+        (f"text_embedding {INPUTS}x{DIMENSIONS} reply", embed_ms, decode_body_ms, len(body)),
+        ("  of which dense_vectors", vectors_ms, None, None),
+        ("  of which to_float32 (153,600 values)", round_ms, None, None),
+        (
+            f"completion stream, {len(events)} events",
+            stream_ms,
+            decode_events_ms,
+            sum(map(len, events)),
+        ),
+    ]
+    print(f"median of {repeat} runs, milliseconds")
+    print(f"{'':42} {'generate':>9} {'client decode':>14} {'bytes':>10}")
+    for name, generate, decode, size in rows:
+        decoded = f"{decode:14.1f}" if decode is not None else f"{'':14}"
+        sized = f"{size:10,d}" if size is not None else ""
+        print(f"{name:42} {generate:9.1f} {decoded} {sized}")
+
+
+if __name__ == "__main__":
+    main()

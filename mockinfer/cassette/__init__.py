@@ -1,0 +1,1 @@
+"""Cassettes: vcrpy's version-1 YAML with mockinfer's additions under each response."""

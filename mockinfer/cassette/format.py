@@ -1,0 +1,308 @@
+"""The cassette file: vcrpy's version-1 YAML, read safely and written atomically.
+
+mockinfer's additions live only under each interaction's `response`, in one `mockinfer`
+mapping with its own format version: the SSE events of a stream with their time offsets, the
+seed of a synthesized response, and the layout of `body.string`. vcrpy ignores that mapping,
+so vcrpy and pytest-recording replay mockinfer cassettes, and mockinfer replays theirs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mockinfer.cassette.layout import compact, expand, is_compact_json
+from mockinfer.errors import MockinferError
+from mockinfer.wire.sse import encode_event
+
+VCR_VERSION = 1
+#: Version of the `mockinfer` mapping under each response.
+FORMAT_VERSION = 1
+EXTENSION = "mockinfer"
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class CassetteError(MockinferError):
+    """A cassette that cannot be read or written, named with its path and what is wrong."""
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request as a cassette keeps it (already redacted)."""
+
+    method: str
+    uri: str
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """One SSE event of a stream and its offset in seconds from the start of the response."""
+
+    offset: float
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class RecordedResponse:
+    """A response as received, with the events of a stream and the seed of a synthesized one."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    events: tuple[RecordedEvent, ...] | None = None
+    seed: int | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, case-insensitively."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One request and the response it got."""
+
+    request: RecordedRequest
+    response: RecordedResponse
+
+
+@dataclass
+class CassetteData:
+    """The interactions of one file, in recorded order."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+
+
+def _headers_to_dict(headers: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in headers:
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def _headers_from_dict(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}.headers is not a mapping")
+    pairs: list[tuple[str, str]] = []
+    for name, values in raw.items():
+        for value in values if isinstance(values, list) else [values]:
+            pairs.append((str(name), str(value)))
+    return tuple(pairs)
+
+
+def _text_or_bytes(body: bytes) -> str | bytes:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+
+
+def _as_bytes(value: Any, where: str) -> bytes:
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    raise ValueError(f"{where} is neither text nor binary")
+
+
+def _readable_body(body: bytes) -> tuple[str | bytes, str | None]:
+    """The body as stored, and the layout to undo on replay (None: stored as received)."""
+    text = _text_or_bytes(body)
+    if isinstance(text, str) and "\n" not in text and is_compact_json(text):
+        return expand(text), "compact-json"
+    return text, None
+
+
+def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
+    """The vcrpy dictionary of one interaction, with mockinfer's additions under `response`."""
+    request, response = interaction.request, interaction.response
+    body, layout = _readable_body(response.body)
+    extension: dict[str, Any] = {"format": FORMAT_VERSION}
+    if layout is not None:
+        extension["layout"] = layout
+    if response.events is not None:
+        extension["events"] = [_event_to_dict(e) for e in response.events]
+        body = _text_or_bytes(response.body)
+    if response.seed is not None:
+        extension["seed"] = response.seed
+    try:
+        message = HTTPStatus(response.status).phrase
+    except ValueError:
+        message = ""
+    return {
+        "request": {
+            "body": _text_or_bytes(request.body) if request.body else None,
+            "headers": _headers_to_dict(request.headers),
+            "method": request.method,
+            "uri": request.uri,
+        },
+        "response": {
+            "body": {"string": body},
+            "headers": _headers_to_dict(response.headers),
+            "status": {"code": response.status, "message": message},
+            EXTENSION: extension,
+        },
+    }
+
+
+def _event_to_dict(event: RecordedEvent) -> dict[str, Any]:
+    """An event as its type and data; the raw bytes only when they are not ES's framing."""
+    text = _text_or_bytes(event.raw)
+    entry: dict[str, Any] = {"offset": round(event.offset, 6)}
+    if isinstance(text, str):
+        lines = text.removeprefix("\ufeff").split("\n")
+        if len(lines) == 4 and lines[0].startswith("event: ") and lines[1].startswith("data: "):
+            kind, data = lines[0][7:], lines[1][6:]
+            if encode_event(data.encode(), kind) == event.raw:
+                entry["event"] = kind
+                entry["data"] = data
+                return entry
+    entry["raw"] = text
+    return entry
+
+
+def _event_from_dict(raw: Any, where: str) -> RecordedEvent:
+    if not isinstance(raw, dict) or not isinstance(raw.get("offset"), (int, float)):
+        raise ValueError(f"{where} needs a numeric offset")
+    if "raw" in raw:
+        return RecordedEvent(float(raw["offset"]), _as_bytes(raw["raw"], f"{where}.raw"))
+    data = raw.get("data")
+    if not isinstance(data, str):
+        raise ValueError(f"{where} needs data or raw")
+    return RecordedEvent(
+        float(raw["offset"]), encode_event(data.encode(), str(raw.get("event", "message")))
+    )
+
+
+def interaction_from_dict(raw: Any, index: int) -> Interaction:
+    """Parse one interaction; errors say which one and what is wrong."""
+    where = f"interactions[{index}]"
+    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
+        raise ValueError(f"{where} has no request mapping")
+    req, resp = raw["request"], raw.get("response")
+    if not isinstance(resp, dict) or not isinstance(resp.get("status"), dict):
+        raise ValueError(f"{where} has no response status")
+    if not isinstance(req.get("method"), str) or not isinstance(req.get("uri"), str):
+        raise ValueError(f"{where}.request needs method and uri")
+    code = resp["status"].get("code")
+    if not isinstance(code, int):
+        raise ValueError(f"{where}.response.status.code is not an integer")
+    extension = resp.get(EXTENSION) or {}
+    if not isinstance(extension, dict):
+        raise ValueError(f"{where}.response.{EXTENSION} is not a mapping")
+    version = extension.get("format", FORMAT_VERSION)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{where}.response.{EXTENSION}.format is {version!r}; this mockinfer reads format "
+            f"{FORMAT_VERSION} (upgrade mockinfer)"
+        )
+    body_mapping = resp.get("body")
+    raw_body = body_mapping.get("string") if isinstance(body_mapping, dict) else body_mapping
+    body = _as_bytes(raw_body, f"{where}.response.body.string")
+    if extension.get("layout") == "compact-json":
+        body = compact(body.decode("utf-8")).encode("utf-8")
+    events = extension.get("events")
+    return Interaction(
+        request=RecordedRequest(
+            method=req["method"].upper(),
+            uri=req["uri"],
+            body=_as_bytes(req.get("body"), f"{where}.request.body"),
+            headers=_headers_from_dict(req.get("headers"), f"{where}.request"),
+        ),
+        response=RecordedResponse(
+            status=code,
+            headers=_headers_from_dict(resp.get("headers"), f"{where}.response"),
+            body=body,
+            events=None
+            if events is None
+            else tuple(_event_from_dict(e, f"{where}.events[{i}]") for i, e in enumerate(events)),
+            seed=extension.get("seed"),
+        ),
+    )
+
+
+class _LiteralDumper(_Dumper):  # type: ignore[misc]
+    """Multi-line strings as literal blocks, so laid-out JSON reads as written."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _represent_str)
+
+
+def dumps(data: CassetteData) -> str:
+    """The YAML text of a cassette; keys sorted so files are stable across writes."""
+    document = {
+        "interactions": [interaction_to_dict(i) for i in data.interactions],
+        "version": VCR_VERSION,
+    }
+    return yaml.dump(
+        document, Dumper=_LiteralDumper, allow_unicode=True, sort_keys=True, width=4096
+    )
+
+
+def loads(text: str, path: Path) -> CassetteData:
+    """Parse cassette text safely; every problem names the file."""
+    try:
+        document = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise CassetteError(f"cassette {path} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or "interactions" not in document:
+        raise CassetteError(
+            f"cassette {path} has no 'interactions' list (truncated or not a cassette?)"
+        )
+    if document.get("version") != VCR_VERSION:
+        raise CassetteError(
+            f"cassette {path} has version {document.get('version')!r}; mockinfer reads vcrpy "
+            f"cassettes of version {VCR_VERSION}"
+        )
+    raw = document["interactions"] or []
+    if not isinstance(raw, list):
+        raise CassetteError(f"cassette {path}: 'interactions' is not a list")
+    try:
+        return CassetteData([interaction_from_dict(item, i) for i, item in enumerate(raw)])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CassetteError(f"cassette {path}: {exc}") from None
+
+
+def read(path: Path) -> CassetteData | None:
+    """The cassette at `path`, or None when there is no such file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CassetteError(f"cannot read cassette {path}: {exc}") from None
+    return loads(text, path)
+
+
+def write(path: Path, data: CassetteData) -> None:
+    """Write atomically: a temporary file in the same folder, fsync, then rename over."""
+    text = dumps(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,136 @@
+"""The cassette engine: replay what matches, else record or synthesize, else a clear miss."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+from mockinfer.cassette.format import Interaction, RecordedRequest
+from mockinfer.cassette.matching import DEFAULT_MATCHERS, Miss
+from mockinfer.cassette.redact import RedactionRules, Redactor
+from mockinfer.cassette.store import Cassette
+from mockinfer.engines.record import Recorder, end_to_end
+from mockinfer.engines.replies import RawReply, StreamEvent, StreamReply
+from mockinfer.errors import ReplayMiss
+
+FALLBACKS = ("error", "synthesize")
+#: Request headers that describe the client's machine, not the request: kept out of cassettes
+#: so that a re-recording on another machine diffs only where the traffic changed.
+_CLIENT_NOISE = frozenset({"user-agent", "x-elastic-client-meta"})
+
+
+class Action(Enum):
+    """What the server does with a request the cassette does not answer."""
+
+    RECORD = "record"
+    SYNTHESIZE = "synthesize"
+
+
+def parse_timing(value: str | float) -> float:
+    """`recorded` (1.0), `instant` (0.0) or a non-negative factor that scales recorded gaps."""
+    if value == "recorded":
+        return 1.0
+    if value == "instant":
+        return 0.0
+    try:
+        factor = float(value)
+    except (TypeError, ValueError):
+        factor = -1.0
+    if factor < 0:
+        raise ValueError(f"timing must be 'recorded', 'instant' or a factor >= 0; got {value!r}")
+    return factor
+
+
+@dataclass
+class CassetteEngine:
+    """One cassette in use with its fallback, timing and (when recording) its upstream."""
+
+    cassette: Cassette
+    fallback: str = "error"
+    timing: float = 1.0
+    recorder: Recorder | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+
+    def __post_init__(self) -> None:
+        if self.fallback not in FALLBACKS:
+            raise ValueError(
+                f"fallback must be one of {', '.join(FALLBACKS)}; got {self.fallback!r}"
+            )
+        if self.cassette.records and self.recorder is None:
+            raise ValueError(
+                f"record_mode {self.cassette.record_mode!r} would record {self.cassette.path}, "
+                "but no upstream is set (--mockinfer-upstream, MOCKINFER_UPSTREAM or upstream=)"
+            )
+
+    def live_request(
+        self, method: str, uri: str, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> RecordedRequest:
+        """The live request as a cassette would keep it: redacted with the same rules."""
+        return RecordedRequest(
+            method=method.upper(),
+            uri=self.redactor.uri(uri),
+            body=self.redactor.body(body),
+            headers=tuple(
+                self.redactor.headers(
+                    h for h in end_to_end(headers) if h[0].lower() not in _CLIENT_NOISE
+                )
+            ),
+        )
+
+    def decide(self, request: RecordedRequest) -> RawReply | StreamReply | Action:
+        """Replay, or say to record or synthesize; raises `ReplayMiss` when nothing may answer."""
+        found = self.cassette.play(request)
+        if isinstance(found, Interaction):
+            return self.replay(found)
+        if self.cassette.records:
+            return Action.RECORD
+        if self.fallback == "synthesize":
+            return Action.SYNTHESIZE
+        raise _miss(found)
+
+    def replay(self, interaction: Interaction) -> RawReply | StreamReply:
+        """The recorded response, streams with their gaps scaled by the timing factor."""
+        response = interaction.response
+        if response.events is None:
+            return RawReply(response.status, response.headers, response.body)
+        events = tuple(StreamEvent(e.raw, e.offset * self.timing) for e in response.events)
+        return StreamReply(events, response.status)
+
+    def keep(self, request: RecordedRequest, interaction: Interaction) -> None:
+        """Store a recorded interaction with its response headers (and JSON body) redacted."""
+        response = interaction.response
+        body = response.body if response.events is not None else self.redactor.body(response.body)
+        headers = tuple(self.redactor.headers(response.headers))
+        self.cassette.record(Interaction(request, replace(response, headers=headers, body=body)))
+
+
+def _miss(miss: Miss) -> ReplayMiss:
+    return ReplayMiss(miss.kind, miss.explanation)
+
+
+def open_cassette(
+    path: Path,
+    *,
+    record_mode: str = "none",
+    fallback: str = "error",
+    matchers: Sequence[str] = DEFAULT_MATCHERS,
+    timing: str | float = "recorded",
+    upstream: str | None = None,
+    upstream_api_key: str | None = None,
+    redaction: Sequence[RedactionRules] = (),
+) -> CassetteEngine:
+    """Load a cassette and everything needed to replay and record it.
+
+    Raises `CassetteError` for an unreadable file and `ValueError` for an invalid setting.
+    """
+    cassette = Cassette(path, record_mode=record_mode, matchers=matchers)
+    recorder = Recorder(upstream, api_key=upstream_api_key) if upstream else None
+    return CassetteEngine(
+        cassette,
+        fallback=fallback,
+        timing=parse_timing(timing),
+        recorder=recorder,
+        redactor=Redactor(tuple(redaction)),
+    )

@@ -1,0 +1,136 @@
+"""The record engine: forward a request to the real cluster and capture what it answers.
+
+This is the only module that uses an aiohttp client. Streams are passed through live: each
+SSE event is handed on the moment it is complete, and its offset from the moment the request
+was forwarded is kept, so a replay reproduces the time to first event and every gap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from mockinfer.cassette.format import RecordedEvent, RecordedResponse
+from mockinfer.wire.errors import EsError
+from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
+
+#: Headers that describe one hop or one encoding of the body, never the response itself.
+HOP_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "content-encoding",
+        "accept-encoding",
+        "host",
+        "date",
+        "server",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-connection",
+    }
+)
+
+
+def end_to_end(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Headers without hop-by-hop and encoding headers."""
+    return tuple((str(k), str(v)) for k, v in headers if k.lower() not in HOP_HEADERS)
+
+
+@dataclass
+class Forwarded:
+    """An upstream response being relayed: status and headers now, the body as it arrives."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    _response: aiohttp.ClientResponse
+    _started: float
+    events: list[RecordedEvent] = field(default_factory=list)
+    body: bytes = b""
+
+    @property
+    def is_stream(self) -> bool:
+        """Whether the upstream answers with Server-Sent Events."""
+        return self._response.content_type == SSE_CONTENT_TYPE
+
+    async def read(self) -> bytes:
+        """The whole body of a non-streamed response."""
+        try:
+            self.body = await self._response.read()
+        finally:
+            self._response.release()
+        return self.body
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Each complete SSE event as soon as it arrives (a trailing partial event last)."""
+        buffer = b""
+        try:
+            async for chunk in self._response.content.iter_any():
+                buffer += chunk
+                while (end := buffer.find(b"\n\n")) != -1:
+                    event, buffer = buffer[: end + 2], buffer[end + 2 :]
+                    yield self._keep(event)
+            if buffer:
+                yield self._keep(buffer)
+        finally:
+            self._response.release()
+
+    def _keep(self, event: bytes) -> bytes:
+        self.events.append(RecordedEvent(time.monotonic() - self._started, event))
+        self.body += event
+        return event
+
+    def recorded(self, headers: tuple[tuple[str, str], ...]) -> RecordedResponse:
+        """What the cassette keeps, with the given (redacted) headers."""
+        events = tuple(self.events) if self.is_stream else None
+        return RecordedResponse(self.status, headers, self.body, events)
+
+
+class Recorder:
+    """Forwards requests to one upstream cluster; one connection pool per server loop."""
+
+    def __init__(self, upstream: str, *, api_key: str | None = None) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.api_key = api_key
+        self._session: aiohttp.ClientSession | None = None
+
+    async def forward(
+        self, method: str, path_qs: str, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> Forwarded:
+        """Send the request upstream with the client's headers (and credentials)."""
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
+            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=True)
+        sent = [(k, v) for k, v in end_to_end(headers)]
+        if self.api_key:
+            sent = [(k, v) for k, v in sent if k.lower() != "authorization"]
+            sent.append(("Authorization", f"ApiKey {self.api_key}"))
+        started = time.monotonic()
+        try:
+            response = await self._session.request(
+                method, self.upstream + path_qs, headers=sent, data=body or None
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise EsError(
+                502,
+                "mockinfer_upstream_exception",
+                f"mockinfer could not reach the upstream {self.upstream} to record "
+                f"{method} {path_qs}: {exc or type(exc).__name__}",
+            ) from None
+        return Forwarded(
+            status=response.status,
+            headers=end_to_end(response.headers.items()),
+            _response=response,
+            _started=started,
+        )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
