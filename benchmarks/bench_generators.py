@@ -37,10 +37,9 @@ from mockinfer.generators import (
 )
 
 INPUTS, DIMENSIONS, EVENTS = 100, 1536, 1000
-WORDS = (
-    "search vector semantic index cluster shard query ranking embedding document field token "
-    "latency throughput relevance model inference pipeline snapshot replica mapping analyzer"
-).split()
+_VOCABULARY = """search vector semantic index cluster shard query ranking embedding document field
+token latency throughput relevance model inference pipeline snapshot replica mapping analyzer"""
+WORDS = _VOCABULARY.split()
 
 
 def median_ms(run: Callable[[int], Any], repeat: int) -> tuple[float, Any]:
@@ -88,7 +87,7 @@ def stream_events(rep: int) -> list[bytes]:
         inference_id="bench-llm",
         task_type="completion",
         prompt=f"Write a long story about search engines, take {rep}",
-        max_tokens=6000,
+        max_tokens=5000,
     )
     deltas = split_deltas(text, seed=rep)[:EVENTS]
     event_offsets(REALISTIC, seed=rep, count=len(deltas) + 1)

@@ -1,17 +1,54 @@
-"""mockinfer: a record/replay mock and test double for the Elasticsearch Inference API."""
+"""mockinfer: a record/replay mock and test double for the Elasticsearch Inference API.
 
-from mockinfer.engines.stubs import Stub, StubToolCall
-from mockinfer.errors import ConfigurationError, MockinferError, ServerError
-from mockinfer.server.runner import MockInferServer
+Names are imported on first use, so that the pytest plugin (which imports this package)
+costs nothing in a run that does not use mockinfer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from mockinfer.errors import ConfigurationError, MockinferError, ReplayMiss, ServerError
+
+if TYPE_CHECKING:
+    from mockinfer.cassette.format import CassetteError
+    from mockinfer.cassette.redact import RedactionRules
+    from mockinfer.engines.stubs import Stub, StubToolCall
+    from mockinfer.generators.timing import INSTANT, REALISTIC, TimingProfile
+    from mockinfer.server.runner import MockInferServer
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "MockInferServer": "mockinfer.server.runner",
+    "Stub": "mockinfer.engines.stubs",
+    "StubToolCall": "mockinfer.engines.stubs",
+    "CassetteError": "mockinfer.cassette.format",
+    "RedactionRules": "mockinfer.cassette.redact",
+    "TimingProfile": "mockinfer.generators.timing",
+    "INSTANT": "mockinfer.generators.timing",
+    "REALISTIC": "mockinfer.generators.timing",
+}
+
 __all__ = [
+    "INSTANT",
+    "REALISTIC",
+    "CassetteError",
     "ConfigurationError",
     "MockInferServer",
     "MockinferError",
+    "RedactionRules",
+    "ReplayMiss",
     "ServerError",
     "Stub",
     "StubToolCall",
+    "TimingProfile",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mockinfer' has no attribute {name!r}")

@@ -13,17 +13,17 @@ from pathlib import Path
 from mockinfer.cassette.format import CassetteError
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS
 from mockinfer.cassette.redact import find_credentials
-from mockinfer.cassette.store import RECORD_MODES
-from mockinfer.engines.cassettes import FALLBACKS, CassetteEngine, open_cassette
+from mockinfer.engines.cassettes import CassetteEngine, open_cassette
 from mockinfer.engines.compose import Responder
 from mockinfer.engines.synthesize import Synthesizer
+from mockinfer.errors import ConfigurationError
 from mockinfer.generators import DEFAULT_SEED
 from mockinfer.server.app import create_app
 from mockinfer.server.runner import start_site
 from mockinfer.server.state import ServerState
+from mockinfer.settings import FALLBACKS, RECORD_MODES, UPSTREAM_API_KEY_ENV
 
 UPSTREAM_ENV = "MOCKINFER_UPSTREAM"
-UPSTREAM_API_KEY_ENV = "MOCKINFER_UPSTREAM_API_KEY"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,7 +100,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     if args.cassette is not None:
         try:
             state.cassette = _open(args)
-        except (CassetteError, ValueError) as exc:
+        except (CassetteError, ConfigurationError, ValueError) as exc:
             print(f"mockinfer: {exc}", file=sys.stderr)
             return 2
     try:

@@ -10,6 +10,8 @@ from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from mockinfer import MockInferServer
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="session")
 def _session_server() -> Iterator[MockInferServer]:

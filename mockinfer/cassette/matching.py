@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from mockinfer.cassette.format import Interaction, RecordedRequest
+from mockinfer.settings import DEFAULT_MATCHERS as DEFAULT_MATCHERS
 
 #: Query parameters that never change a response's content.
 VOLATILE_QUERY = frozenset({"timeout", "master_timeout", "error_trace", "human", "pretty"})
@@ -45,7 +46,6 @@ MATCHERS: dict[str, Callable[[RecordedRequest], Hashable]] = {
     "port": lambda r: urlsplit(r.uri).port,
     "scheme": lambda r: urlsplit(r.uri).scheme,
 }
-DEFAULT_MATCHERS = ("method", "path", "body")
 
 
 def check_matchers(names: Sequence[str]) -> tuple[str, ...]:

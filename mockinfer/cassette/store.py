@@ -8,8 +8,7 @@ from pathlib import Path
 
 from mockinfer.cassette.format import CassetteData, Interaction, RecordedRequest, read, write
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MatchIndex, Miss
-
-RECORD_MODES = ("none", "once", "new_episodes", "all")
+from mockinfer.settings import RECORD_MODES
 
 
 class Cassette:

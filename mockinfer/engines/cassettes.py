@@ -14,8 +14,8 @@ from mockinfer.cassette.store import Cassette
 from mockinfer.engines.record import Recorder, end_to_end
 from mockinfer.engines.replies import RawReply, StreamEvent, StreamReply
 from mockinfer.errors import ReplayMiss
+from mockinfer.settings import FALLBACKS, parse_timing
 
-FALLBACKS = ("error", "synthesize")
 #: Request headers that describe the client's machine, not the request: kept out of cassettes
 #: so that a re-recording on another machine diffs only where the traffic changed.
 _CLIENT_NOISE = frozenset({"user-agent", "x-elastic-client-meta"})
@@ -26,21 +26,6 @@ class Action(Enum):
 
     RECORD = "record"
     SYNTHESIZE = "synthesize"
-
-
-def parse_timing(value: str | float) -> float:
-    """`recorded` (1.0), `instant` (0.0) or a non-negative factor that scales recorded gaps."""
-    if value == "recorded":
-        return 1.0
-    if value == "instant":
-        return 0.0
-    try:
-        factor = float(value)
-    except (TypeError, ValueError):
-        factor = -1.0
-    if factor < 0:
-        raise ValueError(f"timing must be 'recorded', 'instant' or a factor >= 0; got {value!r}")
-    return factor
 
 
 @dataclass

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,10 +33,9 @@ from typing import Any
 from mockinfer.generators.completion import compose_text, split_deltas
 from mockinfer.generators.schema import value_for_schema
 from mockinfer.generators.seeds import canonical_json, derive_seed
-from mockinfer.generators.text import STOP_WORDS, count_tokens, stem, words
+from mockinfer.generators.text import STOP_WORDS, count_tokens, identifier_words, stem
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
-_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _EMPTY_PARAMETERS: Mapping[str, Any] = {"type": "object", "properties": {}}
 _MESSAGE_OVERHEAD = 3  # tokens per message for role and separators, as OpenAI counts them
 
@@ -79,7 +77,7 @@ def _messages(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _stems(text: str) -> set[str]:
-    return {stem(w) for w in words(_CAMEL_RE.sub(" ", text)) if w not in STOP_WORDS}
+    return {stem(w) for w in identifier_words(text) if w not in STOP_WORDS}
 
 
 def _choose_tool(request: Mapping[str, Any], user_text: str) -> Mapping[str, Any] | None:

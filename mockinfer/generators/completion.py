@@ -1,6 +1,6 @@
 """Seeded, readable completion text and its split into streaming deltas.
 
-Text comes from a per-reply ``Faker("en_US")`` instance seeded from the derived seed (never the
+Text comes from a per-reply Faker ``en_US`` generator seeded from the derived seed (never the
 global Faker seed), so it is English-like and changes with the seed, the endpoint and the
 prompt. The reply opens with the prompt's most distinctive word so it feels responsive.
 """
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import accumulate, pairwise
+from typing import Any
 
-from faker import Faker
+from faker import Factory
 
 from mockinfer.generators.seeds import derive_seed
 from mockinfer.generators.text import STOP_WORDS, count_tokens, iter_words, token_end
@@ -55,19 +57,27 @@ def compose_text(derived_seed: int, prompt: str, max_tokens: int | None) -> tupl
     Shared by completion and chat, which derive their seeds from different inputs.
     """
     limit = None if max_tokens is None else max(max_tokens, 0)
-    fake = Faker("en_US")
+    # A per-reply Faker generator with only the lorem provider: same words as Faker("en_US"),
+    # but built in 0.06 ms instead of 1 ms, which matters for every streamed reply.
+    fake: Any = Factory.create("en_US", providers=["faker.providers.lorem"])
     fake.seed_instance(derived_seed)
     rng: random.Random = fake.random
     target = _target_tokens(rng, limit)
     keyword = _keyword(prompt)
+    # A sentence of n words is n + 1 tokens, so target + 14 words always last; one bulk draw
+    # is much cheaper than one Faker sentence() call per sentence.
+    words: list[str] = fake.words(nb=target + 14)
     sentences: list[str] = []
-    tokens = 0
+    tokens = used = 0
     while tokens < target:
-        sentence = str(fake.sentence(nb_words=rng.randint(5, 14), variable_nb_words=False))
+        count = rng.randint(5, 14)
+        plain = " ".join(words[used : used + count])
+        used += count
+        sentence = plain[:1].upper() + plain[1:] + "."
         if not sentences and keyword:
-            rest = sentence[0].lower() + sentence[1:]
-            sentence = rng.choice(_OPENINGS).format(
-                kw=keyword, Kw=keyword.capitalize(), rest=rest, Rest=sentence
+            opening = rng.choice(_OPENINGS)
+            sentence = opening.format(
+                kw=keyword, Kw=keyword.capitalize(), rest=plain + ".", Rest=sentence
             )
         sentences.append(sentence)
         tokens += count_tokens(sentence)
@@ -99,11 +109,7 @@ def split_deltas(text: str, *, seed: int) -> list[str]:
     if not pieces:
         return [text] if text else []
     pieces[-1] += text[sum(map(len, pieces)) :]  # trailing whitespace rides on the last piece
-    rng = random.Random(seed)
-    deltas: list[str] = []
-    start = 0
-    while start < len(pieces):
-        size = rng.choice(_GROUP_SIZES)
-        deltas.append("".join(pieces[start : start + size]))
-        start += size
-    return deltas
+    # One size draw per piece is more than enough; the running total marks where deltas end.
+    ends = accumulate(random.Random(seed).choices(_GROUP_SIZES, k=len(pieces)))
+    starts = [0, *(end for end in ends if end < len(pieces))]
+    return ["".join(pieces[a:b]) for a, b in pairwise([*starts, len(pieces)])]

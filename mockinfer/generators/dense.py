@@ -70,7 +70,7 @@ def _basis(seed: int, inference_id: str, task_type: str, dimensions: int) -> np.
     return basis
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)
 def _word_features(word: str) -> tuple[str, ...]:
     """A word's features: the word itself if it is a stop word, else its stem and 3-grams."""
     if word in STOP_WORDS:
@@ -160,8 +160,9 @@ def dense_vectors(
     ``seed`` is the master seed. ``cosine``/``dot_product`` vectors have unit length;
     ``l2_norm``/``max_inner_product`` ones a per-text length in [1, 1.25). ``float`` gives
     float32-rounded floats, ``byte`` ints in [-128, 127], ``bit`` ``dimensions // 8`` bit-packed
-    sign bytes. ``input_type`` (any case) shifts vectors slightly and consistently.
+    sign bytes. ``input_type`` shifts vectors slightly and consistently. Settings ignore case.
     """
+    similarity, element_type = similarity.lower(), element_type.lower()  # ES ignores case
     _check(dimensions, similarity, element_type)
     if not contents:
         return []

@@ -27,6 +27,7 @@ from typing import Any
 from faker import Faker
 
 from mockinfer.generators.seeds import canonical_json
+from mockinfer.generators.text import identifier_words
 
 _MAX_DEPTH = 40  # deeper means a schema that recurses without end
 _TRIM_DEPTH = 4  # below this depth only required properties and minItems, so recursion ends
@@ -62,6 +63,15 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def _as_mapping(schema: Any) -> Mapping[str, Any]:
+    """Boolean schemas as mappings: true admits anything, false nothing."""
+    if isinstance(schema, bool):
+        return {} if schema else {"enum": []}
+    if not isinstance(schema, Mapping):
+        raise ValueError(f"not a schema: {schema!r}")
+    return schema
 
 
 def _bounds(schema: Mapping[str, Any]) -> tuple[float, float, bool, bool]:
@@ -109,7 +119,7 @@ class _Synth:
                 schema = _merge(self.pointer(schema["$ref"]), rest)
             elif "allOf" in schema:
                 for part in schema["allOf"]:
-                    rest = _merge(rest, self.resolve(part, depth) or {})
+                    rest = _merge(rest, _as_mapping(self.resolve(part, depth)))
                 schema = rest
             elif "anyOf" in schema or "oneOf" in schema:
                 branches = schema.get("anyOf") or schema.get("oneOf") or []
@@ -127,18 +137,18 @@ class _Synth:
         if not ref.startswith("#"):
             raise ValueError(f"only local $ref pointers are supported, got {ref!r}")
         node: Any = self.root
-        for part in filter(None, ref[1:].split("/")):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        if isinstance(node, bool):
-            return {} if node else {"enum": []}
-        return dict(node)
+        try:
+            for part in filter(None, ref[1:].split("/")):
+                key = part.replace("~1", "/").replace("~0", "~")
+                node = node[int(key)] if isinstance(node, list) else node[key]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ValueError(f"$ref {ref!r} points nowhere") from None
+        return _as_mapping(node)
 
     def value(self, schema: Any, name: str | None, depth: int) -> Any:
         if depth >= _MAX_DEPTH:
             raise ValueError("schema nests or references itself too deeply")
-        schema = self.resolve(schema, depth)
-        if schema is True or schema is None:
-            schema = {}
+        schema = _as_mapping(self.resolve(schema, depth))
         if not _satisfiable(schema):
             raise ValueError(f"cannot satisfy schema {canonical_json(schema)[:200]}")
         if "const" in schema:
@@ -269,7 +279,8 @@ class _Synth:
         }
         if fmt in formats:
             return str(formats[fmt]())
-        hint = next((h for h in _NAME_HINTS if name and h in name.lower()), None)
+        named = identifier_words(name or "")
+        hint = next((h for h in _NAME_HINTS if h in named), None)
         text = str(_NAME_HINTS[hint](self.fake)) if hint else " ".join(self.fake.words(2))
         low, high = schema.get("minLength", 0), schema.get("maxLength", math.inf)
         while len(text) < low:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 _WORD_RE = re.compile(r"[^\W_]+")
 # The rough tokenizer for usage counts: each word and each punctuation mark is a token.
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _STOP_TEXT = """
 a about above after again against all am an and any are as at be because been before being
@@ -42,9 +43,9 @@ def words(text: str) -> list[str]:
     return list(iter_words(text))
 
 
-def is_stop_word(word: str) -> bool:
-    """Whether `word` (already normalized) is a common English function word."""
-    return word in STOP_WORDS
+def identifier_words(name: str) -> list[str]:
+    """Words of an identifier or phrase, also split at camelCase: searchDocs -> search, docs."""
+    return words(_CAMEL_RE.sub(" ", name))
 
 
 def stem(word: str) -> str:
@@ -84,7 +85,7 @@ def char_ngrams(word: str, n: int = 3) -> list[str]:
 
 def count_tokens(text: str) -> int:
     """Rough token count: one per word and one per punctuation mark."""
-    return sum(1 for _ in _TOKEN_RE.finditer(text))
+    return len(_TOKEN_RE.findall(text))
 
 
 def token_end(text: str, limit: int) -> int | None:

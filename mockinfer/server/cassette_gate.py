@@ -38,7 +38,7 @@ async def cassette_gate(request: web.Request, handler: Handler) -> web.StreamRes
         decision = engine.decide(live)
     except ReplayMiss as miss:
         request.app[STATE].faults.append(miss)
-        raise EsError(500, "replay_miss_exception", str(miss)) from None
+        raise EsError(404, "replay_miss_exception", str(miss)) from None
     if decision is Action.SYNTHESIZE:
         return await handler(request)
     if decision is Action.RECORD:

@@ -10,6 +10,19 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+#: Causes that are plain Java exceptions: ES looks for root causes only through its own
+#: exception types (`ElasticsearchException.guessRootCauses`), so it stops above these.
+_PLAIN_JAVA_TYPES = frozenset(
+    {
+        "illegal_argument_exception",
+        "illegal_state_exception",
+        "number_format_exception",
+        "null_pointer_exception",
+        "unsupported_operation_exception",
+        "json_parse_exception",
+    }
+)
+
 
 class EsError(Exception):
     """An error served as the ES error envelope, with `status` equal to the HTTP code."""
@@ -44,7 +57,7 @@ class EsError(Exception):
     def body(self, *, with_trace: bool = False) -> dict[str, Any]:
         """The full envelope: `{"error": {root_cause, type, reason, ...}, "status": N}`."""
         root = self
-        while root.caused_by is not None:
+        while root.caused_by is not None and root.caused_by.error_type not in _PLAIN_JAVA_TYPES:
             root = root.caused_by
         root_cause = {"type": root.error_type, "reason": root.reason, **root.extra}
         error = {"root_cause": [root_cause], **self.cause(with_trace=with_trace)}

@@ -235,3 +235,9 @@ def test_completion_object_shape() -> None:
     assert keys(message) == ["role", "tool_calls"]
     assert keys(message["tool_calls"][0]) == ["index", "id", "function", "type"]
     assert tool["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_named_tool_that_was_not_offered() -> None:
+    choice = {"type": "function", "function": {"name": "ghost"}}
+    (call,) = reply(user("hi", tools=[WEATHER], tool_choice=choice)).tool_calls
+    assert (call.name, call.arguments) == ("ghost", "{}")

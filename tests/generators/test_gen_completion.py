@@ -12,15 +12,15 @@ from mockinfer.generators import completion_text, count_tokens, split_deltas
 
 GOLDEN = {
     0: (
-        "So, elasticsearch. Better stage analysis eye war. Our allow wife different main piece"
-        " anything management dark behavior good until part. City win evening account such land"
-        " write media drop production draw since."
+        "Regarding elasticsearch, apply information amount environment future analysis two our"
+        " allow wife different main piece anything. Management dark behavior good until part turn"
+        " city win evening account such land. Write media drop production draw."
     ),
     42: (
-        "Elasticsearch is financial professional end accept how bed company design speak those"
-        " laugh its strong almost. Serve evidence paper read where indeed window dinner chair"
-        " family plant prepare public yet. Record market culture senior traditional goal full"
-        " none fish. Pay along fine second sign television include."
+        "About elasticsearch: party everybody picture example agreement fire cause. Respond art"
+        " forget above author forward history huge meeting nearly some away personal. Serve"
+        " evidence paper read where indeed window. Dinner chair family plant prepare. Public yet"
+        " fear reality person."
     ),
 }
 
@@ -42,18 +42,13 @@ def test_golden(seed: int) -> None:
 
 def test_golden_deltas() -> None:
     text = "Elastic is a search company based in Amsterdam."
-    assert split_deltas(text, seed=0) == [
-        "Elastic is",
-        " a search",
-        " company",
-        " based in",
-        " Amsterdam.",
-    ]
+    assert split_deltas(text, seed=0) == ["Elastic is a search", " company based in", " Amsterdam."]
     assert split_deltas(text, seed=42) == [
-        "Elastic is a search",
+        "Elastic is",
+        " a",
+        " search",
         " company",
-        " based",
-        " in Amsterdam.",
+        " based in Amsterdam.",
     ]
 
 

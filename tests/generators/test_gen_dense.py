@@ -132,6 +132,7 @@ def test_seed_endpoint_and_task_change_the_vector() -> None:
     assert vector != embed("hello", seed=1)
     assert vector != embed("hello", inference_id="other")
     assert vector != embed("hello", task_type="embedding")
+    assert vector == embed("hello", similarity="COSINE", element_type="Float")
 
 
 @pytest.mark.parametrize(

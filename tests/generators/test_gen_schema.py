@@ -152,3 +152,24 @@ def test_optional_properties_are_a_seeded_subset() -> None:
 def test_impossible_schemas_raise(schema: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         value_for_schema(schema, seed=0)
+
+
+def test_boolean_parts_and_pointer_errors() -> None:
+    assert value_for_schema({"allOf": [True, {"const": 1}]}, seed=0) == 1
+    assert value_for_schema({"anyOf": [False, {"type": "null"}]}, seed=0) is None
+    with pytest.raises(ValueError):
+        value_for_schema({"$ref": "#/$defs/missing"}, seed=0)
+    with pytest.raises(ValueError):
+        value_for_schema({"allOf": [False]}, seed=0)
+
+
+def test_property_names_steer_strings() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"userEmail": {"type": "string"}, "city_name": {"type": "string"}},
+        "required": ["userEmail", "city_name"],
+    }
+    assert value_for_schema(schema, seed=3) == {
+        "userEmail": "brittanyanderson@example.net",
+        "city_name": "Garrettland",
+    }

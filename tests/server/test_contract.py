@@ -112,7 +112,7 @@ def openapi() -> OpenApi:
 
 def assert_valid(validator: Validator, body: Any) -> None:
     """Fail with every violation, each at its JSON path."""
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(body), key=lambda e: e.json_path)
     report = "\n".join(f"  {e.json_path}: {e.message}" for e in errors)
     assert not errors, f"{len(errors)} schema violation(s):\n{report}\nbody: {body!r:.2000}"
 
@@ -638,7 +638,6 @@ class ErrorCase:
     status: int
     error_type: str
     openai: bool = False
-    known_bug: str = ""  # a mockinfer deviation: the case is a strict xfail until it is fixed
 
 
 ERROR_CASES = [
@@ -693,7 +692,6 @@ ERROR_CASES = [
         "x_content_parse_exception",
         # ES's guessRootCauses stops at an XContentParseException whose cause is neither an
         # XContentParseException nor an ElasticsearchException (ElasticsearchException.java).
-        known_bug="root_cause is the innermost illegal_argument_exception, not the parse error",
     ),
     ErrorCase(
         "chat-unknown-id",
@@ -719,11 +717,7 @@ ERROR_CASES = [
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(
-            c,
-            id=c.id,
-            marks=[pytest.mark.xfail(strict=True, reason=c.known_bug)] if c.known_bug else [],
-        )
+        pytest.param(c, id=c.id)
         for c in ERROR_CASES
     ],
 )

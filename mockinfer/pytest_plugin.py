@@ -1,0 +1,242 @@
+"""The pytest plugin: a fake Elasticsearch inference service for every test that asks for one.
+
+Registered through the `pytest11` entry point. Nothing heavy is imported and no server starts
+until a test requests a `mockinfer*` fixture. Settings are merged narrowest-wins:
+defaults < ini (`mockinfer_*`) < environment (`MOCKINFER_*`) < command line
+(`--mockinfer-*`) < the `mockinfer` marker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from mockinfer.errors import ConfigurationError, MockinferError
+from mockinfer.settings import (
+    FALLBACKS,
+    MATCHER_NAMES,
+    RECORD_MODES,
+    SETTING_NAMES,
+    UPSTREAM_API_KEY_ENV,
+    Settings,
+    from_environment,
+)
+
+if TYPE_CHECKING:
+    from mockinfer.backend import CallJournal
+    from mockinfer.cassette.store import Cassette
+    from mockinfer.engines.stubs import Stub, StubRegistry
+    from mockinfer.server.runner import MockInferServer
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+_HELP = {
+    "record_mode": f"record mode: {', '.join(RECORD_MODES)} (default none: replay only)",
+    "fallback": f"for requests no cassette interaction matches: {', '.join(FALLBACKS)}",
+    "seed": "master seed of synthesized results (default 0)",
+    "timing": "stream timing on replay: recorded, instant, or a factor such as 0.5",
+    "upstream": "URL of the real cluster to record from",
+    "match_on": f"comma-separated request matchers from {', '.join(MATCHER_NAMES)}",
+    "fail_on_unplayed": "fail a test that leaves recorded interactions unplayed",
+}
+_MARKER_ARGS = (*SETTING_NAMES, "cassette")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Options `--mockinfer-*`, each with its ini key `mockinfer_*`."""
+    group = parser.getgroup("mockinfer", "mockinfer: a fake Elasticsearch inference service")
+    for name in SETTING_NAMES:
+        group.addoption(
+            f"--mockinfer-{name.replace('_', '-')}",
+            dest=f"mockinfer_{name}",
+            default=None,
+            help=_HELP[name],
+        )
+        parser.addini(f"mockinfer_{name}", _HELP[name], default=None)
+    parser.addini(
+        "mockinfer_cassette_dir",
+        "folder of cassettes, relative to the rootdir (default: cassettes/ beside each module)",
+        default=None,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker and validate the settings once, at start-up."""
+    config.addinivalue_line(
+        "markers",
+        "mockinfer(cassette=None, *, record_mode, fallback, seed, timing, upstream, match_on, "
+        "fail_on_unplayed): settings of the mockinfer fixture for this test",
+    )
+    try:
+        settings = Settings()
+        settings = settings.layer(
+            {n: config.getini(f"mockinfer_{n}") or None for n in SETTING_NAMES}, "ini"
+        )
+        settings = settings.layer(from_environment(os.environ), "environment")
+        settings = settings.layer(
+            {n: config.getoption(f"mockinfer_{n}") for n in SETTING_NAMES}, "command line"
+        )
+    except ConfigurationError as exc:
+        raise pytest.UsageError(f"mockinfer: {exc}") from None
+    config.stash[SETTINGS_KEY] = settings
+
+
+class MockinferHandle:
+    """What the `mockinfer` fixture gives a test: the server's URL, journal, cassette and stubs."""
+
+    def __init__(
+        self, server: MockInferServer, cassette: Cassette | None, settings: Settings
+    ) -> None:
+        self.server = server
+        self.cassette = cassette
+        self.settings = settings
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:PORT`: point a client here."""
+        return self.server.url
+
+    @property
+    def calls(self) -> CallJournal:
+        """Every request of this test: method, path, inference_id, task_type, body, status."""
+        return self.server.calls
+
+    @property
+    def seed(self) -> int:
+        """The master seed of synthesized results."""
+        return self.server.seed
+
+    @property
+    def stubs(self) -> StubRegistry:
+        """The stubs registered in this test."""
+        return self.server.stubs
+
+    def stub(self, **fields: Any) -> Stub:
+        """Register a reply for matching requests (see `mockinfer.Stub`)."""
+        return self.server.stub(**fields)
+
+
+@pytest.fixture(scope="session")
+def mockinfer_server(pytestconfig: pytest.Config) -> Iterator[MockInferServer]:
+    """The mockinfer server of this test process (one per xdist worker), started on first use."""
+    from mockinfer.server.runner import MockInferServer
+
+    with MockInferServer(seed=pytestconfig.stash[SETTINGS_KEY].seed) as server:
+        yield server
+
+
+def _marker_settings(request: pytest.FixtureRequest) -> tuple[Settings, Any]:
+    settings = request.config.stash[SETTINGS_KEY]
+    marker = request.node.get_closest_marker("mockinfer")
+    if marker is None:
+        return settings, None
+    if len(marker.args) > 1:
+        raise ConfigurationError(
+            "the mockinfer marker takes at most one positional argument, the cassette"
+        )
+    unknown = sorted(set(marker.kwargs) - set(_MARKER_ARGS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown mockinfer marker argument(s) {unknown}; valid: {', '.join(_MARKER_ARGS)}"
+        )
+    cassette = marker.args[0] if marker.args else marker.kwargs.get("cassette")
+    values = {k: v for k, v in marker.kwargs.items() if k != "cassette"}
+    return settings.layer(values, "mockinfer marker"), cassette
+
+
+def cassette_folder(request: pytest.FixtureRequest) -> Path:
+    """Where a test's cassettes live: `<dir>/cassettes/<module>/` by default."""
+    module = request.path.stem
+    configured = request.config.getini("mockinfer_cassette_dir")
+    if configured:
+        return Path(request.config.rootpath, configured, module)
+    return request.path.parent / "cassettes" / module
+
+
+def _cassette_path(request: pytest.FixtureRequest, named: Any) -> Path:
+    if named is None:
+        name = re.sub(r"[^\w\-.\[\]=,]", "_", request.node.name)
+        return cassette_folder(request) / f"{name}.yaml"
+    path = Path(os.fspath(named))
+    if not path.suffix:
+        path = path.with_suffix(".yaml")
+    return path if path.is_absolute() else cassette_folder(request) / path
+
+
+@pytest.fixture
+def mockinfer(
+    request: pytest.FixtureRequest, mockinfer_server: MockInferServer
+) -> Iterator[MockinferHandle]:
+    """A fake Elasticsearch inference service for this test: .url, .calls, .cassette, .stub()."""
+    from mockinfer.engines.cassettes import open_cassette
+
+    server = mockinfer_server
+    try:
+        settings, named = _marker_settings(request)
+        path = _cassette_path(request, named)
+        engine = None
+        if named is not None or settings.records or path.exists():
+            engine = open_cassette(
+                path,
+                record_mode=settings.record_mode,
+                fallback=settings.fallback,
+                matchers=settings.match_on,
+                timing=settings.timing,
+                upstream=settings.upstream,
+                upstream_api_key=os.environ.get(UPSTREAM_API_KEY_ENV),
+            )
+    except (MockinferError, ValueError) as exc:  # a bad setting, or a cassette naming its file
+        pytest.fail(f"mockinfer: {exc}", pytrace=False)
+    server.reset()
+    server.seed = settings.seed
+    if engine is not None:
+        server.insert_cassette(engine)
+    yield MockinferHandle(server, engine.cassette if engine else None, settings)
+    cassette = server.eject_cassette()
+    faults = list(server.state.faults)
+    server.state.faults.clear()
+    if faults:
+        more = (
+            f"\n(and {len(faults) - 1} more failure(s) inside the server)"
+            if len(faults) > 1
+            else ""
+        )
+        pytest.fail(f"mockinfer: {faults[0]}{more}", pytrace=False)
+    if settings.fail_on_unplayed and cassette is not None:
+        unplayed = cassette.index.unplayed()
+        if unplayed:
+            from mockinfer.cassette.matching import describe
+
+            listed = "\n  ".join(describe(i.request) for i in unplayed)
+            pytest.fail(
+                f"mockinfer: {len(unplayed)} recorded interaction(s) never played:\n  {listed}",
+                pytrace=False,
+            )
+
+
+@pytest.fixture
+def mockinfer_es(mockinfer: MockinferHandle) -> Iterator[Any]:
+    """The official sync `Elasticsearch` client pointed at the mockinfer server."""
+    elasticsearch = pytest.importorskip("elasticsearch")
+    client = elasticsearch.Elasticsearch(mockinfer.url)
+    yield client
+    client.close()
+
+
+try:
+    import pytest_asyncio
+except ImportError:  # async fixtures need pytest-asyncio; the sync ones work without it
+    pass
+else:
+
+    @pytest_asyncio.fixture
+    async def mockinfer_aes(mockinfer: MockinferHandle) -> AsyncIterator[Any]:
+        """The official `AsyncElasticsearch` client pointed at the mockinfer server."""
+        elasticsearch = pytest.importorskip("elasticsearch")
+        client = elasticsearch.AsyncElasticsearch(mockinfer.url)
+        yield client
+        await client.close()

@@ -1,0 +1,136 @@
+"""Settings shared by the front doors, merged narrowest-wins and validated with clear messages.
+
+Light on purpose (no aiohttp, numpy or YAML): the pytest plugin resolves settings at start-up
+in every run, including runs that never use mockinfer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from mockinfer.errors import ConfigurationError
+
+RECORD_MODES = ("none", "once", "new_episodes", "all")
+FALLBACKS = ("error", "synthesize")
+MATCHER_NAMES = ("method", "path", "query", "body", "host", "port", "scheme")
+DEFAULT_MATCHERS = ("method", "path", "body")
+#: Must equal `mockinfer.generators.DEFAULT_SEED` (a test checks it).
+DEFAULT_SEED = 0
+#: Environment variable of each setting: `MOCKINFER_<NAME>`.
+ENV_PREFIX = "MOCKINFER_"
+#: Credentials come from the environment only, never from ini files or markers.
+UPSTREAM_API_KEY_ENV = "MOCKINFER_UPSTREAM_API_KEY"
+
+
+def parse_timing(value: str | float) -> float:
+    """`recorded` (1.0), `instant` (0.0) or a factor >= 0 that scales recorded gaps."""
+    if value == "recorded":
+        return 1.0
+    if value == "instant":
+        return 0.0
+    try:
+        factor = float(value)
+    except (TypeError, ValueError):
+        factor = -1.0
+    if factor < 0:
+        raise ConfigurationError(
+            f"timing must be 'recorded', 'instant' or a factor >= 0 such as 0.5; got {value!r}"
+        )
+    return factor
+
+
+def _choice(name: str, value: Any, valid: tuple[str, ...]) -> str:
+    if value not in valid:
+        raise ConfigurationError(f"{name} must be one of {', '.join(valid)}; got {value!r}")
+    return str(value)
+
+
+def _matchers(value: Any) -> tuple[str, ...]:
+    names = value.split(",") if isinstance(value, str) else list(value)
+    cleaned = tuple(str(n).strip() for n in names if str(n).strip())
+    unknown = [n for n in cleaned if n not in MATCHER_NAMES]
+    if unknown or not cleaned:
+        raise ConfigurationError(
+            f"match_on takes matchers from {', '.join(MATCHER_NAMES)}; got {value!r}"
+        )
+    return cleaned
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(f"{name} must be true or false; got {value!r}")
+
+
+def _seed(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"seed must be an integer; got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a server answers: record mode, fallback, seed, timing, upstream and matching."""
+
+    record_mode: str = "none"
+    fallback: str = "error"
+    seed: int = DEFAULT_SEED
+    timing: str = "recorded"
+    upstream: str | None = None
+    match_on: tuple[str, ...] = DEFAULT_MATCHERS
+    fail_on_unplayed: bool = False
+
+    def layer(self, values: Mapping[str, Any], source: str) -> Settings:
+        """These settings overridden by the non-None `values`, each validated."""
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key not in SETTING_NAMES:
+                raise ConfigurationError(
+                    f"{source}: unknown setting {key!r}; valid: {', '.join(SETTING_NAMES)}"
+                )
+            try:
+                changes[key] = _VALIDATORS[key](value)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{source}: {exc}") from None
+        return replace(self, **changes)
+
+    @property
+    def records(self) -> bool:
+        """Whether the record mode may record at all."""
+        return self.record_mode != "none"
+
+
+def _timing(value: Any) -> str:
+    parse_timing(value)
+    return str(value)
+
+
+_VALIDATORS: dict[str, Any] = {
+    "record_mode": lambda v: _choice("record_mode", v, RECORD_MODES),
+    "fallback": lambda v: _choice("fallback", v, FALLBACKS),
+    "seed": _seed,
+    "timing": _timing,
+    "upstream": lambda v: str(v) or None,
+    "match_on": _matchers,
+    "fail_on_unplayed": lambda v: _boolean("fail_on_unplayed", v),
+}
+SETTING_NAMES = tuple(f.name for f in fields(Settings))
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings given as `MOCKINFER_<NAME>` environment variables."""
+    return {
+        name: environ[ENV_PREFIX + name.upper()]
+        for name in SETTING_NAMES
+        if ENV_PREFIX + name.upper() in environ
+    }
