@@ -22,9 +22,12 @@ PACKAGE = "mockinfer"
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 ROOT = PACKAGE  # the package's own `__init__`: the public facade
 
-#: Layer -> the layers it may import from (itself and `errors` are always allowed).
+#: Leaf modules every layer may import: the exception root and the settings vocabulary.
+SHARED = frozenset({"errors", "settings"})
+#: Layer -> the layers it may import from (itself and SHARED are always allowed).
 ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
+    "settings": frozenset(),
     "wire": frozenset(),
     "generators": frozenset({"wire"}),
     "cassette": frozenset({"wire"}),
@@ -114,7 +117,7 @@ def violations(source: str, module: str, *, is_package: bool = False) -> list[st
         if _is_pytest(name) and own != PYTEST_LAYER:
             problems.append(f"{where}: only mockinfer/pytest_plugin.py may import pytest")
         target = _internal_layer(name, known)
-        if target is None or own in TOP or target in (own, "errors"):
+        if target is None or own in TOP or target == own or target in SHARED:
             continue
         if target not in ALLOWED[own]:
             problems.append(f"{where}: layer [{own}] may not import [{target}]")

@@ -315,7 +315,8 @@ def test_user_redaction_rules_remove_more_and_still_match(
     # Without the rule the live body keeps its value and no longer matches the recording.
     with server.use_cassette(cassette, timing="instant"):
         miss = _send(server.url, "POST", path, other, headers)
-    assert miss.status == 500 and "body.task_settings.user_email" in miss.json()["error"]["reason"]
+    assert miss.json()["error"]["type"] == "replay_miss_exception"
+    assert "body.task_settings.user_email" in miss.json()["error"]["reason"]
     with pytest.raises(Exception, match="no recorded interaction matches"):
         server.raise_faults()
 
