@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
-from mockinfer.engines.replies import StreamReply, compact_json, message_stream
+from mockinfer.engines.replies import JsonFragment, StreamReply, compact_json, message_stream
 from mockinfer.generators import (
     DEFAULT_SEED,
     INSTANT,
@@ -29,6 +31,37 @@ from mockinfer.wire.tasks import TaskType, dense_result_key
 #: The token limit of ELSER-like sparse models before `is_truncated` turns true.
 SPARSE_MAX_TOKENS = 512
 _MAX_TOKEN_SETTINGS = ("max_tokens", "max_new_tokens", "max_completion_tokens")
+#: Encoded dense vectors kept per server: 4096 vectors of 1536 floats are about 60 MB.
+VECTOR_CACHE_SIZE = 4096
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(Generic[K, V]):
+    """A thread-safe least-recently-used mapping with a fixed number of entries."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The value for `key`, marked as recently used; None when absent."""
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> V:
+        """Store `value`, evicting the least recently used entry when full."""
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
 
 
 class Synthesizer:
@@ -37,22 +70,15 @@ class Synthesizer:
     def __init__(self, seed: int = DEFAULT_SEED, timing: TimingProfile = INSTANT) -> None:
         self.seed = seed
         self.timing = timing
+        self._vectors: BoundedCache[tuple[Any, ...], JsonFragment] = BoundedCache(VECTOR_CACHE_SIZE)
 
     def infer(self, endpoint: Endpoint, call: InferenceInput) -> dict[str, Any]:
         """The JSON result for a non-chat task, keyed as the endpoint's task type dictates."""
         task = endpoint.task_type
         settings = {**endpoint.task_settings, **call.task_settings}
         if task in (TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING):
-            vectors = dense_vectors(
-                seed=self.seed,
-                inference_id=endpoint.inference_id,
-                task_type=task.value,
-                contents=call.inputs,
-                dimensions=endpoint.dimensions,
-                similarity=endpoint.similarity,
-                element_type=endpoint.element_type,
-                input_type=call.input_type or settings.get("input_type"),
-            )
+            input_type = call.input_type or settings.get("input_type")
+            vectors = self._dense(endpoint, call.inputs, input_type)
             key = dense_result_key(task, endpoint.element_type)
             return {key: [{"embedding": vector} for vector in vectors]}
         if task is TaskType.SPARSE_EMBEDDING:
@@ -70,6 +96,46 @@ class Synthesizer:
         if task is TaskType.RERANK:
             return {"rerank": self._rerank(endpoint, call, settings)}
         return {"completion": [{"result": self._completion(endpoint, call, settings)}]}
+
+    def _dense(
+        self, endpoint: Endpoint, contents: Sequence[str], input_type: str | None
+    ) -> list[JsonFragment]:
+        """Encoded vectors, each generated (in one batch with the other misses) and encoded once.
+
+        A vector is a pure function of its key, so caching it changes no output; repeated
+        inputs, the common case in test suites, then cost a dictionary lookup.
+        """
+        shape = (
+            self.seed,
+            endpoint.inference_id,
+            endpoint.task_type.value,
+            endpoint.dimensions,
+            endpoint.similarity,
+            endpoint.element_type,
+            input_type,
+        )
+        keys = [(*shape, content) for content in contents]
+        encoded: dict[tuple[Any, ...], JsonFragment] = {}
+        for key in keys:
+            cached = self._vectors.get(key)
+            if cached is not None:
+                encoded[key] = cached
+        missing = [key for key in dict.fromkeys(keys) if key not in encoded]
+        if missing:
+            generated: list[list[Any]] = dense_vectors(
+                seed=self.seed,
+                inference_id=endpoint.inference_id,
+                task_type=endpoint.task_type.value,
+                contents=[key[-1] for key in missing],
+                dimensions=endpoint.dimensions,
+                similarity=endpoint.similarity,
+                element_type=endpoint.element_type,
+                input_type=input_type,
+            )
+            for key, vector in zip(missing, generated, strict=True):
+                fragment = JsonFragment("[" + ",".join(map(repr, vector)) + "]")
+                encoded[key] = self._vectors.put(key, fragment)
+        return [encoded[key] for key in keys]
 
     def _rerank(
         self, endpoint: Endpoint, call: InferenceInput, settings: Mapping[str, Any]

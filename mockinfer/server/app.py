@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockinfer.backend import Call
-from mockinfer.server.cassette_gate import cassette_gate
+from mockinfer.server.cassette_gate import answer_from_cassette, uses_cassette
 from mockinfer.server.render import PRODUCT_HEADER, error_response
 from mockinfer.server.routes import add_routes
 from mockinfer.server.state import (
@@ -29,7 +29,10 @@ logger = logging.getLogger("mockinfer.server")
 async def es_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every failure as ES would, keep server faults for the test, journal each call."""
     try:
-        response: web.StreamResponse = await handler(request)
+        if uses_cassette(request):
+            response: web.StreamResponse = await answer_from_cassette(request, handler)
+        else:
+            response = await handler(request)
     except Exception as exc:
         error = _as_es_error(request, exc)
         response = error_response(request, error, openai=request.get(OPENAI_ERRORS, False))
@@ -82,9 +85,7 @@ async def _product_header(request: web.Request, response: web.StreamResponse) ->
 def create_app(state: ServerState | None = None) -> web.Application:
     """A fresh application serving the inference API from `state`."""
     resolved = state or ServerState()
-    app = web.Application(
-        middlewares=[es_errors, cassette_gate], client_max_size=resolved.max_body_bytes + 1
-    )
+    app = web.Application(middlewares=[es_errors], client_max_size=resolved.max_body_bytes + 1)
     app[STATE] = resolved
     app.on_response_prepare.append(_product_header)
     add_routes(app)

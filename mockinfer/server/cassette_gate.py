@@ -24,12 +24,15 @@ from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 _LOCAL_PATHS = frozenset({"/"})
 
 
-@web.middleware
-async def cassette_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer from the active cassette when there is one; otherwise pass to the handlers."""
+def uses_cassette(request: web.Request) -> bool:
+    """Whether a cassette answers this request (root info and ping are always local)."""
+    return request.app[STATE].cassette is not None and request.path not in _LOCAL_PATHS
+
+
+async def answer_from_cassette(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Replay, record through the upstream, fall through to `handler`, or miss."""
     engine = request.app[STATE].cassette
-    if engine is None or request.path in _LOCAL_PATHS:
-        return await handler(request)
+    assert engine is not None
     note_target(request)
     raw = await read_body(request)
     _note_body(request, raw)

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockinfer.engines.replies import StreamReply
+from mockinfer.engines.replies import StreamReply, encode_json
 from mockinfer.server.filtering import filter_path
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
@@ -42,10 +42,10 @@ def json_response(request: web.Request, body: Any, status: int = 200) -> web.Res
     spec = query.get("filter_path")
     if spec:
         body = filter_path(body, spec)
+    text = encode_json(body)
     if "pretty" in query and query["pretty"] != "false":
-        text = json.dumps(body, ensure_ascii=False, indent=2, separators=(",", " : ")) + "\n"
-    else:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(json.loads(text), ensure_ascii=False, indent=2, separators=(",", " : "))
+        text += "\n"
     payload = text.encode()
     headers = {"Content-Type": response_content_type(request)}
     if wants_gzip(request):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from elasticsearch import (
 from mockinfer import MockInferServer
 from mockinfer.cassette.format import read
 from mockinfer.cassette.redact import RedactionRules
+from mockinfer.cli import main
 from tests.cassettes.standin import API_KEY, AUTH, StandIn, timed_request
 from tests.server.http import JSON, RawResponse, raw_request
 
@@ -76,7 +75,8 @@ EXPECTED_STATUS = [200, 200, 200, 200, 200, 200, 200, 404, 400, 404, 404, 401]
 
 @pytest.fixture
 def standin() -> Iterator[StandIn]:
-    with StandIn() as cluster:
+    """A quick cluster: short gaps, for tests where the timing is not the point."""
+    with StandIn(gaps=(0.004, 0.002, 0.006), first_delay=0.003) as cluster:
         yield cluster
 
 
@@ -173,8 +173,9 @@ def test_official_clients_see_the_same_results_and_errors_on_replay(
 
 @pytest.mark.asyncio
 async def test_replayed_gaps_and_time_to_first_event_match_the_recording(
-    server: MockInferServer, standin: StandIn, tmp_path: Path
+    server: MockInferServer, tmp_path: Path
 ) -> None:
+    standin = StandIn().start()  # the realistic rhythm: 30-150 ms between events
     cassette = tmp_path / "timing.yaml"
     path, body = "/_inference/completion/my-llm/_stream", {"input": "one two three four five six"}
     with server.use_cassette(cassette, record_mode="once", upstream=standin.url):
@@ -203,7 +204,7 @@ async def test_replayed_gaps_and_time_to_first_event_match_the_recording(
 
 
 def test_no_secret_reaches_the_cassette_folder(
-    server: MockInferServer, standin: StandIn, tmp_path: Path
+    server: MockInferServer, standin: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "cassettes"
     secrets_body = {
@@ -251,19 +252,17 @@ def test_no_secret_reaches_the_cassette_folder(
         assert secret not in text, secret
     assert [p.name for p in folder.iterdir()] == ["secrets.yaml"]
 
-    check = [sys.executable, "-m", "mockinfer.cli", "check", str(folder)]
-    clean = subprocess.run(check, capture_output=True, text=True, timeout=30)
-    assert clean.returncode == 0, clean.stdout
+    assert main(["check", str(folder)]) == 0
     planted = folder / "planted.yaml"
     planted.write_text(
         (folder / "secrets.yaml")
         .read_text()
         .replace('"api_key":"REDACTED"', '"api_key":"plantedsecret12345"', 1)
     )
-    dirty = subprocess.run(check, capture_output=True, text=True, timeout=30)
-    assert dirty.returncode == 1
-    assert f"{planted}:" in dirty.stdout and "secret field" in dirty.stdout
-    assert "secrets.yaml:" not in dirty.stdout
+    capsys.readouterr()
+    assert main(["check", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert f"{planted}:" in out and "secret field" in out and "secrets.yaml:" not in out
 
 
 @pytest.mark.xfail(
@@ -279,13 +278,7 @@ def test_check_flags_a_key_in_a_recorded_authorization_header(tmp_path: Path) ->
         "  response:\n    body: {string: ''}\n    headers: {}\n"
         "    status: {code: 200, message: OK}\nversion: 1\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "mockinfer.cli", "check", str(planted)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 1
+    assert main(["check", str(planted)]) == 1
 
 
 def test_user_redaction_rules_remove_more_and_still_match(
