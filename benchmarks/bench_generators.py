@@ -143,7 +143,7 @@ def main() -> None:
     print(f"{'':42} {'generate':>9} {'client decode':>14}")
     for name, generate, decode in rows:
         decoded = f"{decode:14.1f}" if decode is not None else ""
-        print(f"{name:42} {generate:9.1f} {decoded}")
+        print(f"{name:42} {generate:9.1f} {decoded}".rstrip())
 
 
 if __name__ == "__main__":

@@ -30,10 +30,10 @@ import numpy as np
 
 from mockinfer.generators.seeds import derive_seed, to_float32
 from mockinfer.generators.text import STOP_WORDS, char_ngrams, iter_words, stem
+from mockinfer.wire.services import MAX_DIMENSIONS
 
 SIMILARITIES = frozenset({"cosine", "dot_product", "l2_norm", "max_inner_product"})
 ELEMENT_TYPES = frozenset({"float", "byte", "bit"})
-MAX_DIMENSIONS = 8192  # keeps every integer squared norm below 2**63 (see the docstring)
 
 _ROWS = 1024
 _CONTENT_L1 = 1 << 16  # per-text coefficient budget; with the extras, |v_i| < 2**25

@@ -17,6 +17,7 @@ from mockinfer.wire.services import (
     DEFAULT_CHUNKING,
     DEFAULT_DIMENSIONS,
     DEFAULT_SIMILARITY,
+    MAX_DIMENSIONS,
     MODEL_DIMENSIONS,
     SECRET_SETTINGS,
     SERVICE_SIMILARITY,
@@ -173,6 +174,7 @@ def create_endpoint(inference_id: str, url_task: str | None, body: Mapping[str, 
             "[task_settings] does not contain the required setting [max_tokens]",
             error_type="validation_exception",
         )
+    _check_top_n(task_settings)
     settings = dict(service_settings)
     rpm = spec.requests_per_minute(task_type)
     if rpm is not None and "rate_limit" not in settings:
@@ -188,6 +190,15 @@ def create_endpoint(inference_id: str, url_task: str | None, body: Mapping[str, 
         task_settings=task_settings,
         chunking_settings=chunking,
     )
+
+
+def _check_top_n(task_settings: Mapping[str, Any]) -> None:
+    top_n = task_settings.get("top_n")
+    if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
+        raise validation_failed(
+            f"[task_settings] Invalid value [{top_n}]. [top_n] must be a positive integer",
+            error_type="validation_exception",
+        )
 
 
 def _mapping(body: Mapping[str, Any], key: str, *, required: bool) -> dict[str, Any]:
@@ -215,6 +226,12 @@ def _fill_dense_defaults(settings: dict[str, Any], service: str, model_field: st
     if dims is not None and (not isinstance(dims, int) or isinstance(dims, bool) or dims <= 0):
         raise validation_failed(
             f"[service_settings] Invalid value [{dims}]. [dimensions] must be a positive integer",
+            error_type="validation_exception",
+        )
+    if dims is not None and dims > MAX_DIMENSIONS:
+        raise validation_failed(
+            f"[service_settings] Invalid value [{dims}]. [dimensions] must be less than or equal "
+            f"to [{MAX_DIMENSIONS}]",
             error_type="validation_exception",
         )
     similarity = settings.get("similarity")
@@ -313,6 +330,12 @@ def update_endpoint(endpoint: Endpoint, url_task: str | None, body: Mapping[str,
         **_mapping(body, "service_settings", required=False),
     }
     task_settings = {**endpoint.task_settings, **_mapping(body, "task_settings", required=False)}
+    _check_top_n(task_settings)
+    if endpoint.task_type in DENSE_TASKS:
+        spec = resolve_service(endpoint.service)
+        _fill_dense_defaults(
+            service_settings, endpoint.service, spec.model_field if spec else "model_id"
+        )
     chunking = endpoint.chunking_settings
     if "chunking_settings" in body:
         chunking = _chunking(body, endpoint.task_type)

@@ -177,6 +177,9 @@ def parse_inference(body: Body, task_type: TaskType) -> InferenceInput:
     dense = task_type in (TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING)
     if input_type is not None and not dense:
         errors.append(f"Field [input_type] cannot be specified for task type [{task_type}]")
+    top_n = _optional(body, "top_n", int)
+    if top_n is not None and top_n < 1:
+        errors.append("Field [top_n] must be a positive integer")
     if errors:
         raise validation_failed(*errors)
     assert inputs is not None
@@ -186,7 +189,7 @@ def parse_inference(body: Body, task_type: TaskType) -> InferenceInput:
         task_settings=task_settings,
         query=query,
         return_documents=_optional(body, "return_documents", bool),
-        top_n=_optional(body, "top_n", int),
+        top_n=top_n,
         multimodal=any(item.startswith("{") for item in inputs) if multimodal else False,
     )
 

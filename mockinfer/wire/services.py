@@ -380,6 +380,9 @@ MODEL_DIMENSIONS = {
     "amazon.titan-embed-text-v1": 1536,
 }
 DEFAULT_DIMENSIONS = 384
+#: The largest vector mockinfer generates; exact integer arithmetic in the generator stays
+#: below 2**63 up to this length.
+MAX_DIMENSIONS = 8192
 
 #: Similarity a service reports for its embeddings when the user sets none.
 SERVICE_SIMILARITY = {

@@ -308,7 +308,12 @@ def test_chat_errors_are_openai_shaped(server: MockInferServer) -> None:
 
 
 def test_server_keeps_serving_after_bad_input(server: MockInferServer, es: Elasticsearch) -> None:
-    for body in (b"\x00\x01", b"{" * 5000 + b"}" * 5000, b'{"input": [{"a": 1}]}', b'{"input": [null]}'):
+    for body in (
+        b"\x00\x01",
+        b"{" * 5000 + b"}" * 5000,
+        b'{"input": [{"a": 1}]}',
+        b'{"input": [null]}',
+    ):
         resp = raw_request(server.url, "POST", f"/_inference/{E5}", body, JSON)
         assert 400 <= resp.status < 500, (body[:20], resp.status, resp.body[:200])
     assert es.inference.text_embedding(inference_id=E5, input="alive")["text_embedding"]
