@@ -9,9 +9,30 @@ bytes exactly, so a replay serves what was recorded, and any JSON reader sees th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 _OPEN = "{["
 _CLOSE = "}]"
+
+
+def _scan(text: str, start: int = 0) -> Iterator[tuple[int, str, bool]]:
+    """Each character from `start` with whether it is structure (outside any JSON string)."""
+    in_string = escaped = False
+    for index in range(start, len(text)):
+        ch = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            yield index, ch, False
+        elif ch == '"':
+            in_string = True
+            yield index, ch, False
+        else:
+            yield index, ch, True
 
 
 def is_compact_json(text: str) -> bool:
@@ -25,44 +46,15 @@ def is_compact_json(text: str) -> bool:
 
 def compact(text: str) -> str:
     """Remove all whitespace outside JSON strings."""
-    out: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            out.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-            out.append(ch)
-        elif ch not in " \t\r\n":
-            out.append(ch)
-    return "".join(out)
+    return "".join(ch for _, ch, structural in _scan(text) if not structural or ch not in " \t\r\n")
 
 
 def expand(text: str, indent: str = "  ") -> str:
     """Lay compact JSON out one member per line; arrays of scalars stay on one line."""
     out: list[str] = []
-    depth = 0
-    inline = 0
-    in_string = escaped = False
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if in_string:
-            out.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
+    depth = inline = 0
+    for i, ch, structural in _scan(text):
+        if not structural:
             out.append(ch)
         elif ch in _OPEN:
             out.append(ch)
@@ -84,25 +76,14 @@ def expand(text: str, indent: str = "  ") -> str:
             out.append(": ")
         else:
             out.append(ch)
-        i += 1
     return "".join(out)
 
 
 def _scalar_array(text: str, start: int) -> bool:
     """Whether the array opening at `start` holds no objects or arrays."""
-    in_string = escaped = False
-    for ch in text[start + 1 :]:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in _OPEN:
+    for _, ch, structural in _scan(text, start + 1):
+        if structural and ch in _OPEN:
             return False
-        elif ch == "]":
+        if structural and ch == "]":
             return True
     return False

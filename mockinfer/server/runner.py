@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -13,8 +13,6 @@ from typing import Any
 from aiohttp import web
 
 from mockinfer.backend import Backend, CallJournal
-from mockinfer.cassette.matching import DEFAULT_MATCHERS
-from mockinfer.cassette.redact import RedactionRules
 from mockinfer.cassette.store import Cassette
 from mockinfer.engines.cassettes import CassetteEngine, open_cassette
 from mockinfer.engines.compose import Responder
@@ -104,29 +102,13 @@ class MockInferServer:
         return self.stubs.add(Stub(**fields))
 
     @contextmanager
-    def use_cassette(
-        self,
-        path: str | Path,
-        *,
-        record_mode: str = "none",
-        fallback: str = "error",
-        matchers: Sequence[str] = DEFAULT_MATCHERS,
-        timing: str | float = "recorded",
-        upstream: str | None = None,
-        upstream_api_key: str | None = None,
-        redaction: Sequence[RedactionRules] = (),
-    ) -> Iterator[Cassette]:
-        """Answer from a cassette inside the block; what was recorded is saved on exit."""
-        engine = open_cassette(
-            Path(path),
-            record_mode=record_mode,
-            fallback=fallback,
-            matchers=matchers,
-            timing=timing,
-            upstream=upstream,
-            upstream_api_key=upstream_api_key,
-            redaction=redaction,
-        )
+    def use_cassette(self, path: str | Path, **options: Any) -> Iterator[Cassette]:
+        """Answer from a cassette inside the block; what was recorded is saved on exit.
+
+        `options` are those of `mockinfer.engines.cassettes.open_cassette`: record_mode,
+        fallback, matchers, timing, upstream, upstream_api_key and redaction.
+        """
+        engine = open_cassette(Path(path), **options)
         self.insert_cassette(engine)
         try:
             yield engine.cassette
