@@ -9,6 +9,9 @@ Rows:
 * text_embedding: 100 inputs x 1536 dimensions (``dense_vectors`` + ``json.dumps`` of the
   ``{"text_embedding": [{"embedding": [...]}, ...]}`` body); fresh texts every repetition, so
   per-text work is never served from a cache.
+* server path: what mockinfer really does per request, ``Synthesizer.infer`` (generation as a
+  numpy array, encoded with orjson, cached per input) plus ``compact_json`` of the body: cold
+  (fresh texts) and warm (texts seen before, as in a test suite that repeats its inputs).
 * completion stream: ``completion_text`` (budget 2600 tokens, so ~600-1100 events) +
   ``split_deltas`` + ``event_offsets`` + one ``json.dumps`` per event, scaled to 1000 events.
 
@@ -28,6 +31,8 @@ from typing import Any
 import numpy as np
 from elastic_transport import JsonSerializer
 
+from mockinfer.engines.replies import compact_json
+from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.generators import (
     REALISTIC,
     completion_text,
@@ -36,6 +41,8 @@ from mockinfer.generators import (
     split_deltas,
     to_float32,
 )
+from mockinfer.wire.endpoints import create_endpoint
+from mockinfer.wire.requests import InferenceInput
 
 INPUTS, DIMENSIONS, EVENTS = 100, 1536, 1000
 _VOCABULARY = """search vector semantic index cluster shard query ranking embedding document field
@@ -80,6 +87,39 @@ def vectors(rep: int) -> list[list[float]]:
 def embedding_body(rep: int) -> bytes:
     body = {"text_embedding": [{"embedding": v} for v in vectors(rep)]}
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+BENCH_ENDPOINT = create_endpoint(
+    "bench-e5",
+    "text_embedding",
+    {
+        "service": "openai",
+        "service_settings": {"api_key": "k", "model_id": "m", "dimensions": DIMENSIONS},
+    },
+)
+SYNTHESIZER = Synthesizer(seed=0)
+
+
+def server_body(rep: int) -> bytes:
+    """The reply as the server builds it (cache included) for the texts of repetition `rep`."""
+    body = SYNTHESIZER.infer(BENCH_ENDPOINT, InferenceInput(inputs=tuple(texts(rep))))
+    return compact_json(body)
+
+
+LLM_ENDPOINT = create_endpoint(
+    "bench-llm",
+    "completion",
+    {"service": "openai", "service_settings": {"api_key": "k", "model_id": "gpt-4o"}},
+)
+
+
+def server_stream(rep: int) -> list[bytes]:
+    """The framed SSE events the server writes for a long completion."""
+    call = InferenceInput(
+        inputs=(f"Write a long story about search engines, take {rep}",),
+        task_settings={"max_tokens": 2600},
+    )
+    return [event.raw for event in SYNTHESIZER.stream_completion(LLM_ENDPOINT, call).events]
 
 
 def stream_parts(rep: int) -> list[str]:
@@ -127,17 +167,23 @@ def main() -> None:
     values = np.random.default_rng(0).standard_normal(INPUTS * DIMENSIONS) * 0.03
     round_ms, _ = median_ms(lambda _: to_float32(values), repeat)
     decode_body_ms, _ = median_ms(lambda _: serializer.loads(body), repeat)
+    server_cold_ms, _ = median_ms(lambda rep: server_body(rep + 1000), repeat)
+    server_warm_ms, _ = median_ms(lambda _: server_body(0), repeat)
 
     stream_ms, events = per_thousand_ms(stream_events, repeat)
     parts_ms, _ = per_thousand_ms(stream_parts, repeat)
+    server_stream_ms, _ = per_thousand_ms(server_stream, repeat)
     decode_events_ms, _ = per_thousand_ms(lambda _: [serializer.loads(e) for e in events], repeat)
 
     rows = [
         (f"text_embedding {INPUTS}x{DIMENSIONS} reply", embed_ms, decode_body_ms),
         ("  of which dense_vectors", vectors_ms, None),
         ("  of which to_float32 (153,600 values)", round_ms, None),
+        ("server path, new texts (cold)", server_cold_ms, decode_body_ms),
+        ("server path, texts seen before (warm)", server_warm_ms, decode_body_ms),
         (f"completion stream, per {EVENTS} events", stream_ms, decode_events_ms),
         ("  of which text + deltas + offsets", parts_ms, None),
+        ("server path, framed SSE events per 1000", server_stream_ms, decode_events_ms),
     ]
     print(f"median of {repeat} runs, milliseconds; embedding body {len(body):,} bytes")
     print(f"{'':42} {'generate':>9} {'client decode':>14}")

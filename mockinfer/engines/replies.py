@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from mockinfer.wire.sse import DONE_EVENT, encode_event
 
 
 def compact_json(value: Any) -> bytes:
-    """JSON as ES writes it on the wire: no spaces, UTF-8 unescaped."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    """JSON as ES writes it on the wire: no spaces, UTF-8 unescaped.
+
+    `orjson.Fragment` values (already-encoded JSON, such as a cached vector) are spliced in.
+    """
+    return orjson.dumps(value)
 
 
 @dataclass(frozen=True)
@@ -56,25 +60,3 @@ class RawReply:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
-
-
-class JsonFragment(str):
-    """Text that is already JSON: encoders splice it in, so a cached vector is encoded once."""
-
-    __slots__ = ()
-
-
-def encode_json(value: Any) -> str:
-    """Compact JSON of a reply body, splicing `JsonFragment`s in verbatim."""
-    if isinstance(value, JsonFragment):
-        return str(value)
-    if isinstance(value, dict):
-        members = ",".join(f"{_string(k)}:{encode_json(v)}" for k, v in value.items())
-        return "{" + members + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(encode_json(item) for item in value) + "]"
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _string(key: Any) -> str:
-    return json.dumps(str(key), ensure_ascii=False)

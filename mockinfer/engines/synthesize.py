@@ -7,7 +7,9 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from mockinfer.engines.replies import JsonFragment, StreamReply, compact_json, message_stream
+import orjson
+
+from mockinfer.engines.replies import StreamReply, compact_json, message_stream
 from mockinfer.generators import (
     DEFAULT_SEED,
     INSTANT,
@@ -17,7 +19,7 @@ from mockinfer.generators import (
     chat_completion_object,
     chat_reply,
     completion_text,
-    dense_vectors,
+    dense_array,
     derive_seed,
     event_offsets,
     rerank,
@@ -70,7 +72,9 @@ class Synthesizer:
     def __init__(self, seed: int = DEFAULT_SEED, timing: TimingProfile = INSTANT) -> None:
         self.seed = seed
         self.timing = timing
-        self._vectors: BoundedCache[tuple[Any, ...], JsonFragment] = BoundedCache(VECTOR_CACHE_SIZE)
+        self._vectors: BoundedCache[tuple[Any, ...], orjson.Fragment] = BoundedCache(
+            VECTOR_CACHE_SIZE
+        )
 
     def infer(self, endpoint: Endpoint, call: InferenceInput) -> dict[str, Any]:
         """The JSON result for a non-chat task, keyed as the endpoint's task type dictates."""
@@ -99,7 +103,7 @@ class Synthesizer:
 
     def _dense(
         self, endpoint: Endpoint, contents: Sequence[str], input_type: str | None
-    ) -> list[JsonFragment]:
+    ) -> list[orjson.Fragment]:
         """Encoded vectors, each generated (in one batch with the other misses) and encoded once.
 
         A vector is a pure function of its key, so caching it changes no output; repeated
@@ -115,14 +119,14 @@ class Synthesizer:
             input_type,
         )
         keys = [(*shape, content) for content in contents]
-        encoded: dict[tuple[Any, ...], JsonFragment] = {}
+        encoded: dict[tuple[Any, ...], orjson.Fragment] = {}
         for key in keys:
             cached = self._vectors.get(key)
             if cached is not None:
                 encoded[key] = cached
         missing = [key for key in dict.fromkeys(keys) if key not in encoded]
         if missing:
-            generated: list[list[Any]] = dense_vectors(
+            generated = dense_array(
                 seed=self.seed,
                 inference_id=endpoint.inference_id,
                 task_type=endpoint.task_type.value,
@@ -132,8 +136,11 @@ class Synthesizer:
                 element_type=endpoint.element_type,
                 input_type=input_type,
             )
-            for key, vector in zip(missing, generated, strict=True):
-                fragment = JsonFragment("[" + ",".join(map(repr, vector)) + "]")
+            for key, row in zip(missing, generated, strict=True):
+                # orjson writes each float32 with its shortest round-trip digits, in C.
+                fragment = orjson.Fragment(
+                    orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+                )
                 encoded[key] = self._vectors.put(key, fragment)
         return [encoded[key] for key in keys]
 

@@ -12,7 +12,7 @@ from mockinfer.generators.chat import (
     chat_reply,
 )
 from mockinfer.generators.completion import completion_text, count_tokens, split_deltas
-from mockinfer.generators.dense import dense_vector, dense_vectors
+from mockinfer.generators.dense import dense_array, dense_vector, dense_vectors
 from mockinfer.generators.rerank import RankedDocument, rerank
 from mockinfer.generators.schema import value_for_schema
 from mockinfer.generators.seeds import DEFAULT_SEED, canonical_json, derive_seed, to_float32
@@ -33,6 +33,7 @@ __all__ = [
     "chat_reply",
     "completion_text",
     "count_tokens",
+    "dense_array",
     "dense_vector",
     "dense_vectors",
     "derive_seed",

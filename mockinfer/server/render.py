@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockinfer.engines.replies import StreamReply, encode_json
+from mockinfer.engines.replies import StreamReply, compact_json
 from mockinfer.server.filtering import filter_path
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
@@ -42,11 +42,11 @@ def json_response(request: web.Request, body: Any, status: int = 200) -> web.Res
     spec = query.get("filter_path")
     if spec:
         body = filter_path(body, spec)
-    text = encode_json(body)
+    payload = compact_json(body)
     if "pretty" in query and query["pretty"] != "false":
-        text = json.dumps(json.loads(text), ensure_ascii=False, indent=2, separators=(",", " : "))
-        text += "\n"
-    payload = text.encode()
+        document = json.loads(payload)
+        pretty = json.dumps(document, ensure_ascii=False, indent=2, separators=(",", " : "))
+        payload = (pretty + "\n").encode()
     headers = {"Content-Type": response_content_type(request)}
     if wants_gzip(request):
         payload = gzip.compress(payload, compresslevel=1)
@@ -83,8 +83,7 @@ async def stream_response(request: web.Request, reply: StreamReply) -> web.Strea
 
 async def stream_error(request: web.Request, error: EsError, *, openai: bool) -> web.StreamResponse:
     """A failure on a `_stream` path: one `event: error` with the error body, no `[DONE]`."""
-    body = error.openai_body() if openai else error.body()
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    data = compact_json(error.openai_body() if openai else error.body())
     response = web.StreamResponse(status=error.status, headers={"Content-Type": SSE_CONTENT_TYPE})
     await response.prepare(request)
     await response.write(encode_event(data, "error"))
