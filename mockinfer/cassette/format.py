@@ -9,6 +9,7 @@ so vcrpy and pytest-recording replay mockinfer cassettes, and mockinfer replays 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -25,6 +26,8 @@ VCR_VERSION = 1
 #: Version of the `mockinfer` mapping under each response.
 FORMAT_VERSION = 1
 EXTENSION = "mockinfer"
+#: A new cassette is an ordinary committed file (mkstemp alone would make it owner-only).
+_NEW_FILE_MODE = 0o644
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -267,6 +270,8 @@ def loads(text: str, path: Path) -> CassetteData:
         raise CassetteError(
             f"cassette {path} has no 'interactions' list (truncated or not a cassette?)"
         )
+    if "version" not in document:
+        raise CassetteError(f"cassette {path} has no 'version' (truncated?)")
     if document.get("version") != VCR_VERSION:
         raise CassetteError(
             f"cassette {path} has version {document.get('version')!r}; mockinfer reads vcrpy "
@@ -296,8 +301,13 @@ def write(path: Path, data: CassetteData) -> None:
     """Write atomically: a temporary file in the same folder, fsync, then rename over."""
     text = dumps(data)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = _NEW_FILE_MODE
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

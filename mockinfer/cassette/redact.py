@@ -143,6 +143,9 @@ CREDENTIAL_PATTERNS: Mapping[str, re.Pattern[str]] = {
         r"(?i)['\"]?(?:api_key|secret_key|access_key|client_secret|password|service_account_json)"
         r"['\"]?\s*:\s*['\"](?!REDACTED)[^'\"\s]{8,}"
     ),
+    "API key header": re.compile(
+        r"(?i)(?:x-api-key|api-key|apikey|x-goog-api-key)['\"]?\s*:\s*(?:-\s*)?['\"]?(?!REDACTED)[A-Za-z0-9+/=_.\-]{12,}"
+    ),
     "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}"),
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     "JSON web token": re.compile(
@@ -153,10 +156,16 @@ CREDENTIAL_PATTERNS: Mapping[str, re.Pattern[str]] = {
 
 
 def find_credentials(text: str) -> list[tuple[int, str]]:
-    """(line number, kind) of everything in `text` that looks like a credential."""
+    """(line number, kind) of everything in `text` that looks like a credential.
+
+    Each line is also read joined to the one before it, because YAML writes a header as its
+    name on one line and `- value` on the next.
+    """
     found: list[tuple[int, str]] = []
+    previous = ""
     for number, line in enumerate(text.splitlines(), start=1):
         for kind, pattern in CREDENTIAL_PATTERNS.items():
-            if pattern.search(line):
+            if pattern.search(line) or pattern.search(previous + " " + line.strip()):
                 found.append((number, kind))
-    return found
+        previous = line
+    return sorted(set(found))

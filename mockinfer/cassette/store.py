@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mockinfer.cassette.format import CassetteData, Interaction, RecordedRequest, read, write
-from mockinfer.cassette.matching import DEFAULT_MATCHERS, MatchIndex, Miss
+from mockinfer.cassette.matching import DEFAULT_MATCHERS, MatchIndex, Miss, describe
 from mockinfer.settings import RECORD_MODES
 
 
@@ -59,8 +59,9 @@ class Cassette:
         if not self.existed and not self.records:
             return Miss(
                 "no-cassette",
-                f"cassette {self.path} does not exist and record_mode is {self.record_mode!r} "
-                "(record it with record_mode 'once' and an upstream)",
+                f"no cassette answers {describe(request)}: {self.path} does not exist and "
+                f"record_mode is {self.record_mode!r} (record it with record_mode 'once' and an "
+                "upstream)",
             )
         if not self.replays:
             return Miss("no-match", "record_mode 'all' replays nothing")

@@ -78,10 +78,13 @@ class CassetteEngine:
     def replay(self, interaction: Interaction) -> RawReply | StreamReply:
         """The recorded response, streams with their gaps scaled by the timing factor."""
         response = interaction.response
+        # Recorded lengths and transfer encodings (vcrpy keeps them) describe the recorded
+        # hop, not the bytes served now.
+        headers = end_to_end(response.headers)
         if response.events is None:
-            return RawReply(response.status, response.headers, response.body)
+            return RawReply(response.status, headers, response.body)
         events = tuple(StreamEvent(e.raw, e.offset * self.timing) for e in response.events)
-        return StreamReply(events, response.status)
+        return StreamReply(events, response.status, headers)
 
     def keep(self, request: RecordedRequest, interaction: Interaction) -> None:
         """Store a recorded interaction with its response headers (and JSON body) redacted."""

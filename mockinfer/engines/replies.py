@@ -41,6 +41,7 @@ class StreamReply:
 
     events: tuple[StreamEvent, ...]
     status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def message_stream(payloads: Sequence[bytes], offsets: Sequence[float]) -> StreamReply:

@@ -12,7 +12,7 @@ from multidict import CIMultiDict
 from mockinfer.cassette.format import Interaction
 from mockinfer.engines.cassettes import Action, CassetteEngine
 from mockinfer.engines.replies import RawReply
-from mockinfer.errors import ReplayMiss
+from mockinfer.errors import ReplayMiss, ServerError
 from mockinfer.server.body import read_body
 from mockinfer.server.render import PRODUCT_HEADER, stream_response, wants_gzip
 from mockinfer.server.routes import note_target
@@ -74,9 +74,13 @@ def raw_response(request: web.Request, reply: RawReply) -> web.Response:
 async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> web.StreamResponse:
     """Forward upstream, relay the answer (streams event by event), then keep it."""
     assert engine.recorder is not None
-    forwarded = await engine.recorder.forward(
-        request.method, request.path_qs, request.headers.items(), raw
-    )
+    try:
+        forwarded = await engine.recorder.forward(
+            request.method, request.path_qs, request.headers.items(), raw
+        )
+    except EsError as error:
+        request.app[STATE].faults.append(ServerError(error.reason))
+        raise
     uri = engine.recorder.upstream + request.path_qs
     recorded_request = engine.live_request(request.method, uri, request.headers.items(), raw)
     response: web.StreamResponse

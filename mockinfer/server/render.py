@@ -69,16 +69,31 @@ async def stream_response(request: web.Request, reply: StreamReply) -> web.Strea
     Sleeping until an absolute deadline (not for each gap) keeps errors from accumulating, so
     replayed gaps stay as close to the recorded ones as the event loop allows.
     """
-    response = web.StreamResponse(status=reply.status, headers={"Content-Type": SSE_CONTENT_TYPE})
+    response = web.StreamResponse(status=reply.status)
+    response.headers.extend(
+        (k, v) for k, v in reply.headers if k.lower() != PRODUCT_HEADER[0].lower()
+    )
+    response.headers["Content-Type"] = SSE_CONTENT_TYPE
     await response.prepare(request)
     start = time.monotonic()
     for event in reply.events:
-        delay = start + event.offset - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        await _until(start + event.offset)
         await response.write(event.raw)
     await response.write_eof()
     return response
+
+
+#: The event loop wakes up to a millisecond late (epoll's timeout is whole milliseconds), so a
+#: stream sleeps until just before an event is due and yields to the loop for the rest.
+_SPIN = 0.0015
+
+
+async def _until(deadline: float) -> None:
+    delay = deadline - time.monotonic()
+    if delay > _SPIN:
+        await asyncio.sleep(delay - _SPIN)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0)
 
 
 async def stream_error(request: web.Request, error: EsError, *, openai: bool) -> web.StreamResponse:

@@ -314,3 +314,11 @@ def test_write_creates_folders_and_reads_back(tmp_path: Path) -> None:
     write(cassette, data)
     assert read(cassette) == data
     assert read(tmp_path / "absent.yaml") is None
+
+
+def test_a_rewritten_cassette_keeps_its_permissions(tmp_path: Path) -> None:
+    cassette = tmp_path / "shared.yaml"
+    cassette.write_text("interactions: []\nversion: 1\n")
+    cassette.chmod(0o644)
+    write(cassette, CassetteData([_interaction(b'{"ok":true}')]))
+    assert cassette.stat().st_mode & 0o777 == 0o644

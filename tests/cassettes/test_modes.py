@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,25 @@ def test_all_always_records_and_replaces_the_file(
     interactions = read(cassette).interactions  # type: ignore[union-attr]
     assert len(interactions) == 2 and all(i.response.body == fresh.body for i in interactions)
     assert b"stale" not in cassette.read_bytes() and b"gone" not in cassette.read_bytes()
+
+
+def test_an_unreachable_upstream_is_an_es_error_and_nothing_is_written(
+    server: MockInferServer, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "unreachable.yaml"
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        upstream = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with server.use_cassette(cassette, record_mode="once", upstream=upstream) as recording:
+        resp = send(server.url, "/_inference/completion/my-llm", {"input": "a"})
+        assert recording.recorded == 0
+    error = resp.json()
+    assert resp.status == error["status"] == 502
+    assert error["error"]["type"] == "mockinfer_upstream_exception"
+    assert f"could not reach the upstream {upstream}" in error["error"]["reason"]
+    assert not cassette.exists()
+    with pytest.raises(ServerError, match="could not reach the upstream"):
+        server.raise_faults()
 
 
 @pytest.mark.parametrize("mode", ["once", "new_episodes", "all"])
@@ -344,11 +364,6 @@ def test_no_cassette_miss_is_its_own_kind(server: MockInferServer, tmp_path: Pat
     assert not cassette.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the no-cassette miss names the file but not the unmatched request "
-    "(Cassette.play builds its message without describe(request))",
-)
 def test_no_cassette_miss_names_the_request(server: MockInferServer, tmp_path: Path) -> None:
     with server.use_cassette(tmp_path / "missing.yaml"):
         resp = send(server.url, "/_inference/completion/my-llm", {"input": "which one"})

@@ -152,12 +152,6 @@ def _raw_exchange(url: str, request: bytes) -> tuple[dict[str, str], bytes]:
     return {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}, body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a vcrpy-recorded stream keeps `Transfer-Encoding: chunked` among its response "
-    "headers and mockinfer replays it verbatim next to an unchunked body: the client reads a "
-    "broken body (IncompleteRead)",
-)
 def test_mockinfer_replays_a_stream_vcrpy_recorded(
     server: MockInferServer, standin: StandIn, tmp_path: Path
 ) -> None:
@@ -175,11 +169,6 @@ def test_mockinfer_replays_a_stream_vcrpy_recorded(
     assert resp.body.decode() == live[-1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a vcrpy-recorded JSON answer keeps its `Content-Length`; replayed gzipped to a "
-    "client that accepts gzip, the stale length exceeds the body and the client hangs",
-)
 def test_mockinfer_replays_a_vcrpy_json_answer_gzipped(
     server: MockInferServer, standin: StandIn, tmp_path: Path
 ) -> None:

@@ -716,10 +716,7 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize(
     "case",
-    [
-        pytest.param(c, id=c.id)
-        for c in ERROR_CASES
-    ],
+    [pytest.param(c, id=c.id) for c in ERROR_CASES],
 )
 def test_error_matches_schema(case: ErrorCase, es: Elasticsearch) -> None:
     with pytest.raises(ApiError) as raised:
