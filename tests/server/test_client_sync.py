@@ -175,6 +175,7 @@ def test_completion(es: Elasticsearch) -> None:
     assert info.value.body["error"]["reason"] == "OpenAI completions only accepts 1 input"
 
 
+@pytest.mark.filterwarnings("ignore::elasticsearch.exceptions.GeneralAvailabilityWarning")
 def test_embedding_task_multimodal(es: Elasticsearch) -> None:
     es.inference.put_jinaai(
         task_type="embedding",
