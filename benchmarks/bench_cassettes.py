@@ -15,7 +15,7 @@
    grow linearly with the cassette. The cost of a miss (which looks for the nearest recorded
    request) is shown separately.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_cassettes.py [--events 250] [--runs 2]
+    .venv/bin/python -m benchmarks.bench_cassettes [--events 250] [--runs 2]
         [--sizes 100,1000,10000]
 """
 

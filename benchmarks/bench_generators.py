@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_generators.py [--repeat N]
+    .venv/bin/python -m benchmarks.bench_generators [--repeat N]
 
 Rows:
 

@@ -9,8 +9,8 @@ throughput with 32 calls in flight with `AsyncElasticsearch`; the same two with 
 `aiohttp.ClientSession` (the floor without the official client's overhead); and the server
 thread's CPU time per request in each phase.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_server.py [--requests 2000] [--concurrency 32]
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_server.py --profile   # mockinfer's hot spots
+    .venv/bin/python -m benchmarks.bench_server [--requests 2000] [--concurrency 32]
+    .venv/bin/python -m benchmarks.bench_server --profile   # mockinfer's hot spots
 """
 
 from __future__ import annotations
