@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockinfer.wire.endpoints import DEFAULT_ENDPOINTS, RESERVED_IDS, Endpoint
+from mockinfer.wire.endpoints import DEFAULT_ENDPOINTS, RESERVED_IDS, Endpoint, reject_reserved
 from mockinfer.wire.errors import EsError, endpoint_not_found, status_exception
 from mockinfer.wire.tasks import TaskType
 
@@ -89,7 +89,7 @@ class Backend:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._endpoints: dict[str, Endpoint] = {}
-        self.region_policy: dict[str, Any] | None = None
+        self._region_policy: dict[str, Any] | None = None
         self.journal = CallJournal()
         self.reset()
 
@@ -97,7 +97,7 @@ class Backend:
         """Back to a fresh cluster: default endpoints only, no policy, empty journal."""
         with self._lock:
             self._endpoints = {e.inference_id: e for e in DEFAULT_ENDPOINTS}
-            self.region_policy = None
+            self._region_policy = None
         self.journal.clear()
 
     def get(self, inference_id: str, task_type: TaskType | None = None) -> Endpoint:
@@ -113,11 +113,6 @@ class Backend:
             )
         return endpoint
 
-    def find(self, inference_id: str) -> Endpoint | None:
-        """One endpoint, or None."""
-        with self._lock:
-            return self._endpoints.get(inference_id)
-
     def list(self, task_type: TaskType | None = None) -> list[Endpoint]:
         """Every endpoint (of one task type), sorted by id as ES sorts them."""
         with self._lock:
@@ -126,11 +121,7 @@ class Backend:
 
     def create(self, endpoint: Endpoint) -> Endpoint:
         """Store a new endpoint; reserved and existing ids are refused as ES refuses them."""
-        if endpoint.inference_id in RESERVED_IDS:
-            raise status_exception(
-                f"[{endpoint.inference_id}] is a reserved inference ID. Cannot create a new "
-                "inference endpoint with a reserved ID."
-            )
+        reject_reserved(endpoint.inference_id)
         with self._lock:
             if endpoint.inference_id in self._endpoints:
                 raise EsError(
@@ -164,3 +155,33 @@ class Backend:
         with self._lock:
             self._endpoints.pop(inference_id, None)
         return True
+
+    def region_policy(self) -> dict[str, Any]:
+        """The region policy document; 404 when none is configured."""
+        with self._lock:
+            if self._region_policy is None:
+                raise _no_region_policy()
+            return self._region_policy
+
+    def put_region_policy(self, policy: dict[str, Any], now: str) -> dict[str, Any]:
+        """Create or replace the policy, keeping its creation time across replacements."""
+        with self._lock:
+            stored: dict[str, Any] = {"region_policy": policy, "created_at": now}
+            if self._region_policy is not None:
+                stored["created_at"] = self._region_policy["created_at"]
+                stored["updated_at"] = now
+            self._region_policy = stored
+            return stored
+
+    def delete_region_policy(self) -> None:
+        """Remove the policy; 404 when none is configured."""
+        with self._lock:
+            if self._region_policy is None:
+                raise _no_region_policy()
+            self._region_policy = None
+
+
+def _no_region_policy() -> EsError:
+    return EsError(
+        404, "resource_not_found_exception", "No region policy is configured for this deployment"
+    )

@@ -121,6 +121,10 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_check(paths: Sequence[Path]) -> int:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"mockinfer: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
     files = [f for p in paths for f in (sorted(p.rglob("*.y*ml")) if p.is_dir() else [p])]
     found = 0
     for file in files:

@@ -130,22 +130,24 @@ def mockinfer_server(pytestconfig: pytest.Config) -> Iterator[MockInferServer]:
 
 
 def _marker_settings(request: pytest.FixtureRequest) -> tuple[Settings, Any]:
+    """The settings with every `mockinfer` marker applied, module first, function last."""
     settings = request.config.stash[SETTINGS_KEY]
-    marker = request.node.get_closest_marker("mockinfer")
-    if marker is None:
-        return settings, None
-    if len(marker.args) > 1:
-        raise ConfigurationError(
-            "the mockinfer marker takes at most one positional argument, the cassette"
-        )
-    unknown = sorted(set(marker.kwargs) - set(_MARKER_ARGS))
-    if unknown:
-        raise ConfigurationError(
-            f"unknown mockinfer marker argument(s) {unknown}; valid: {', '.join(_MARKER_ARGS)}"
-        )
-    cassette = marker.args[0] if marker.args else marker.kwargs.get("cassette")
-    values = {k: v for k, v in marker.kwargs.items() if k != "cassette"}
-    return settings.layer(values, "mockinfer marker"), cassette
+    cassette = None
+    for marker in reversed(list(request.node.iter_markers("mockinfer"))):
+        if len(marker.args) > 1:
+            raise ConfigurationError(
+                "the mockinfer marker takes at most one positional argument, the cassette"
+            )
+        unknown = sorted(set(marker.kwargs) - set(_MARKER_ARGS))
+        if unknown:
+            valid = ", ".join(_MARKER_ARGS)
+            raise ConfigurationError(
+                f"unknown mockinfer marker argument(s) {unknown}; valid: {valid}"
+            )
+        cassette = marker.args[0] if marker.args else marker.kwargs.get("cassette", cassette)
+        values = {k: v for k, v in marker.kwargs.items() if k != "cassette"}
+        settings = settings.layer(values, "mockinfer marker")
+    return settings, cassette
 
 
 def cassette_folder(request: pytest.FixtureRequest) -> Path:
@@ -197,8 +199,7 @@ def mockinfer(
         server.insert_cassette(engine)
     yield MockinferHandle(server, engine.cassette if engine else None, settings)
     cassette = server.eject_cassette()
-    faults = list(server.state.faults)
-    server.state.faults.clear()
+    faults = server.take_faults()
     if faults:
         more = (
             f"\n(and {len(faults) - 1} more failure(s) inside the server)"

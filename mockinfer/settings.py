@@ -6,6 +6,7 @@ in every run, including runs that never use mockinfer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -34,7 +35,7 @@ def parse_timing(value: str | float) -> float:
         factor = float(value)
     except (TypeError, ValueError):
         factor = -1.0
-    if factor < 0:
+    if not 0 <= factor < math.inf:
         raise ConfigurationError(
             f"timing must be 'recorded', 'instant' or a factor >= 0 such as 0.5; got {value!r}"
         )

@@ -1,8 +1,8 @@
 """The cassette file: vcrpy's version-1 YAML, read safely and written atomically.
 
 mockinfer's additions live only under each interaction's `response`, in one `mockinfer`
-mapping with its own format version: the SSE events of a stream with their time offsets, the
-seed of a synthesized response, and the layout of `body.string`. vcrpy ignores that mapping,
+mapping with its own format version: the SSE events of a stream with their time offsets and
+the layout of `body.string`. vcrpy ignores that mapping,
 so vcrpy and pytest-recording replay mockinfer cassettes, and mockinfer replays theirs.
 """
 
@@ -57,13 +57,12 @@ class RecordedEvent:
 
 @dataclass(frozen=True)
 class RecordedResponse:
-    """A response as received, with the events of a stream and the seed of a synthesized one."""
+    """A response as received, with the events of a stream."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
     events: tuple[RecordedEvent, ...] | None = None
-    seed: int | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of a header, case-insensitively."""
@@ -139,8 +138,6 @@ def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
     if response.events is not None:
         extension["events"] = [_event_to_dict(e) for e in response.events]
         body = _text_or_bytes(response.body)
-    if response.seed is not None:
-        extension["seed"] = response.seed
     try:
         message = HTTPStatus(response.status).phrase
     except ValueError:
@@ -232,7 +229,6 @@ def interaction_from_dict(raw: Any, index: int) -> Interaction:
             events=None
             if events is None
             else tuple(_event_from_dict(e, f"{where}.events[{i}]") for i, e in enumerate(events)),
-            seed=extension.get("seed"),
         ),
     )
 

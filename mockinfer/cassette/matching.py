@@ -88,14 +88,13 @@ class MatchIndex:
         """The matcher values of a request."""
         return tuple(MATCHERS[name](request) for name in self.matchers)
 
-    def add(self, interaction: Interaction, *, played: bool = True) -> None:
-        """Index a newly recorded interaction (already played: it just answered)."""
+    def add(self, interaction: Interaction) -> None:
+        """Index a newly recorded interaction, as played: it has just answered its request."""
         with self._lock:
             position = len(self._interactions)
             self._interactions.append(interaction)
             self._queues.setdefault(self.key(interaction.request), []).append(position)
-            if played:
-                self._played.add(position)
+            self._played.add(position)
 
     def play(self, request: RecordedRequest) -> Interaction | Miss:
         """The first unplayed interaction matching `request`, or why there is none."""

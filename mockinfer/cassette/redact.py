@@ -85,8 +85,11 @@ class Redactor:
         return out
 
     def uri(self, uri: str) -> str:
-        """The URI with secret query parameter values replaced."""
+        """The URI without user info and with secret query parameter values replaced."""
         parts = urlsplit(uri)
+        if "@" in parts.netloc:
+            parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+            uri = urlunsplit(parts)
         if not parts.query:
             return uri
         secret = self.rules.query_parameters
@@ -146,6 +149,7 @@ CREDENTIAL_PATTERNS: Mapping[str, re.Pattern[str]] = {
     "API key header": re.compile(
         r"(?i)(?:x-api-key|api-key|apikey|x-goog-api-key)['\"]?\s*:\s*(?:-\s*)?['\"]?(?!REDACTED)[A-Za-z0-9+/=_.\-]{12,}"
     ),
+    "password in a URL": re.compile(r"://[^/\s:@]+:[^/\s@]+@"),
     "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}"),
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     "JSON web token": re.compile(

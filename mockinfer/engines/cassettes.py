@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from mockinfer.cassette.format import Interaction, RecordedRequest
+from mockinfer.cassette.format import Interaction, RecordedRequest, RecordedResponse
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, Miss
 from mockinfer.cassette.redact import RedactionRules, Redactor
 from mockinfer.cassette.store import Cassette
@@ -82,7 +83,7 @@ class CassetteEngine:
         # hop, not the bytes served now.
         headers = end_to_end(response.headers)
         if response.events is None:
-            return RawReply(response.status, headers, response.body)
+            return RawReply(response.status, headers, _decoded(response))
         events = tuple(StreamEvent(e.raw, e.offset * self.timing) for e in response.events)
         return StreamReply(events, response.status, headers)
 
@@ -92,6 +93,18 @@ class CassetteEngine:
         body = response.body if response.events is not None else self.redactor.body(response.body)
         headers = tuple(self.redactor.headers(response.headers))
         self.cassette.record(Interaction(request, replace(response, headers=headers, body=body)))
+
+
+def _decoded(response: RecordedResponse) -> bytes:
+    """The body as served before any content encoding (vcrpy keeps gzip bodies as received)."""
+    encoding = (response.header("Content-Encoding") or "").lower()
+    if encoding in ("gzip", "deflate") and response.body:
+        wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+        try:
+            return zlib.decompress(response.body, wbits)
+        except zlib.error:
+            return response.body
+    return response.body
 
 
 def _miss(miss: Miss) -> ReplayMiss:

@@ -12,11 +12,13 @@ from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.generators import (
     ChatReply,
     ToolCall,
+    canonical_json,
     chat_chunks,
     chat_completion_object,
     count_tokens,
     derive_seed,
 )
+from mockinfer.generators.chat import last_user_text, prompt_tokens
 from mockinfer.wire.endpoints import Endpoint
 from mockinfer.wire.requests import ChatRequest, InferenceInput
 from mockinfer.wire.tasks import TaskType, dense_result_key
@@ -71,7 +73,7 @@ class Responder:
 
     def chat(self, endpoint: Endpoint, request: ChatRequest) -> JsonReply:
         """A non-streamed chat completion."""
-        stub = self._whole(endpoint, [_last_user_text(request)])
+        stub = self._whole(endpoint, [last_user_text(request.as_body())])
         if stub is None:
             return JsonReply(self.synthesizer.chat_object(endpoint, request))
         whole = stub.whole_reply()
@@ -81,7 +83,7 @@ class Responder:
 
     def stream_chat(self, endpoint: Endpoint, request: ChatRequest) -> StreamReply:
         """A streamed chat completion."""
-        stub = self._whole(endpoint, [_last_user_text(request)])
+        stub = self._whole(endpoint, [last_user_text(request.as_body())])
         if stub is None:
             return self.synthesizer.stream_chat(endpoint, request)
         whole = stub.whole_reply()
@@ -106,15 +108,17 @@ class Responder:
             ToolCall(id=c.id, name=c.name, arguments=json.dumps(dict(c.arguments)))
             for c in stub.tool_calls or ()
         )
-        prompt = " ".join(_message_texts(request))
-        seed = derive_seed(self.synthesizer.seed, endpoint.inference_id, "stub", prompt)
+        body = request.as_body()
+        seed = derive_seed(
+            self.synthesizer.seed, endpoint.inference_id, "stub", canonical_json(body)
+        )
         return ChatReply(
             id=f"chatcmpl-stub{seed % 10**12:012d}",
             model=request.model or endpoint.model,
             content=None if calls else content,
             tool_calls=calls,
             finish_reason="tool_calls" if calls else "stop",
-            prompt_tokens=count_tokens(prompt),
+            prompt_tokens=prompt_tokens(body),
             completion_tokens=count_tokens(content) + sum(count_tokens(c.arguments) for c in calls),
         )
 
@@ -135,23 +139,3 @@ def _is_tail(chunk: Mapping[str, Any]) -> bool:
     """The finish-reason chunk and the usage chunk that close a chat stream."""
     choices = chunk.get("choices") or []
     return not choices or "finish_reason" in choices[0]
-
-
-def _message_texts(request: ChatRequest) -> list[str]:
-    texts: list[str] = []
-    for message in request.messages:
-        if isinstance(message.content, str):
-            texts.append(message.content)
-        elif message.content is not None:
-            texts.extend(part.text or "" for part in message.content)
-    return texts
-
-
-def _last_user_text(request: ChatRequest) -> str:
-    for message in reversed(request.messages):
-        if message.role == "user":
-            if isinstance(message.content, str):
-                return message.content
-            if message.content is not None:
-                return " ".join(part.text or "" for part in message.content)
-    return ""

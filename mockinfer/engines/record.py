@@ -7,9 +7,11 @@ was forwarded is kept, so a replay reproduces the time to first event and every 
 
 from __future__ import annotations
 
+import base64
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -66,7 +68,7 @@ class Forwarded:
             self._response.release()
         return self.body
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    async def stream(self) -> AsyncGenerator[bytes, None]:
         """Each complete SSE event as soon as it arrives (a trailing partial event last)."""
         buffer = b""
         try:
@@ -85,17 +87,24 @@ class Forwarded:
         self.body += event
         return event
 
-    def recorded(self, headers: tuple[tuple[str, str], ...]) -> RecordedResponse:
-        """What the cassette keeps, with the given (redacted) headers."""
+    def recorded(self) -> RecordedResponse:
+        """What the cassette keeps (the engine redacts it before storing)."""
         events = tuple(self.events) if self.is_stream else None
-        return RecordedResponse(self.status, headers, self.body, events)
+        return RecordedResponse(self.status, self.headers, self.body, events)
 
 
 class Recorder:
     """Forwards requests to one upstream cluster; one connection pool per server loop."""
 
     def __init__(self, upstream: str, *, api_key: str | None = None) -> None:
-        self.upstream = upstream.rstrip("/")
+        parts = urlsplit(upstream)
+        # Credentials in the URL become a Basic header, never part of a recorded URI.
+        self._basic: str | None = None
+        if parts.username:
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self._basic = "Basic " + base64.b64encode(pair.encode()).decode()
+        host = parts.netloc.rpartition("@")[2]
+        self.upstream = urlunsplit(parts._replace(netloc=host)).rstrip("/")
         self.api_key = api_key
         self._session: aiohttp.ClientSession | None = None
 
@@ -106,10 +115,12 @@ class Recorder:
         if self._session is None:
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
             self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=True)
-        sent = [(k, v) for k, v in end_to_end(headers)]
+        sent = list(end_to_end(headers))
         if self.api_key:
             sent = [(k, v) for k, v in sent if k.lower() != "authorization"]
             sent.append(("Authorization", f"ApiKey {self.api_key}"))
+        elif self._basic and not any(k.lower() == "authorization" for k, _ in sent):
+            sent.append(("Authorization", self._basic))
         started = time.monotonic()
         try:
             response = await self._session.request(

@@ -9,15 +9,15 @@ input on its own.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockinfer.engines.replies import JsonReply, StreamEvent, StreamReply, compact_json
+from mockinfer.engines.replies import JsonReply, StreamReply, compact_json, message_stream
 from mockinfer.wire.errors import EsError
-from mockinfer.wire.sse import DONE_EVENT, encode_event
 
 TextMatcher = str | re.Pattern[str] | Callable[[str], bool] | None
 
@@ -73,8 +73,17 @@ class Stub:
             raise ValueError("gaps go with deltas or chunks")
 
     def matches_target(self, inference_id: str, task_type: str) -> bool:
-        """Whether the stub is for this endpoint and task type."""
+        """Whether the stub is for this endpoint and task type, and its reply fits the task."""
         if self.times is not None and self.used >= self.times:
+            return False
+        if self.tool_calls is not None and task_type != "chat_completion":
+            return False
+        generative = ("completion", "chat_completion")
+        if (self.text, self.deltas, self.chunks) != (
+            None,
+            None,
+            None,
+        ) and task_type not in generative:
             return False
         return self.inference_id in (None, inference_id) and self.task_type in (None, task_type)
 
@@ -105,14 +114,12 @@ class Stub:
             pieces = list(self.deltas) if self.deltas is not None else _split(self.text or "")
             payloads = [dict(frame(piece, i == 0)) for i, piece in enumerate(pieces)]
         gaps = list(self.gaps or [])
-        offsets: list[float] = []
-        clock = 0.0
-        for i in range(len(payloads) + 1):
-            clock += gaps[i] if i < len(gaps) else 0.0
-            offsets.append(clock)
-        frames = [encode_event(compact_json(p)) for p in payloads] + [DONE_EVENT]
-        timed = zip(frames, offsets, strict=True)
-        return StreamReply(tuple(StreamEvent(raw, offset) for raw, offset in timed))
+        offsets = list(
+            itertools.accumulate(
+                gaps[i] if i < len(gaps) else 0.0 for i in range(len(payloads) + 1)
+            )
+        )
+        return message_stream([compact_json(p) for p in payloads], offsets)
 
 
 def _split(text: str) -> list[str]:

@@ -81,7 +81,8 @@ class Synthesizer:
         task = endpoint.task_type
         settings = {**endpoint.task_settings, **call.task_settings}
         if task in (TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING):
-            input_type = call.input_type or settings.get("input_type")
+            stored_type = settings.get("input_type")
+            input_type = call.input_type or (stored_type if isinstance(stored_type, str) else None)
             vectors = self._dense(endpoint, call.inputs, input_type)
             key = dense_result_key(task, endpoint.element_type)
             return {key: [{"embedding": vector} for vector in vectors]}
@@ -194,11 +195,10 @@ class Synthesizer:
 
     def chat(self, endpoint: Endpoint, request: ChatRequest) -> ChatReply:
         """The chat reply for a request, the same whether streamed or not."""
-        body = request.model_dump(exclude_none=True, exclude={"timeout"})
         return chat_reply(
             seed=self.seed,
             inference_id=endpoint.inference_id,
-            request=body,
+            request=request.as_body(),
             model=request.model or endpoint.model,
         )
 

@@ -62,7 +62,7 @@ class ChatReply:
     completion_tokens: int
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     """The text of a message's content: a string, or the text parts of a part list."""
     if isinstance(content, str):
         return content
@@ -74,6 +74,12 @@ def _text_of(content: Any) -> str:
 
 def _messages(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [m for m in request.get("messages") or [] if isinstance(m, Mapping)]
+
+
+def last_user_text(request: Mapping[str, Any]) -> str:
+    """The text of the last user message, which replies and stubs answer."""
+    users = [m for m in _messages(request) if m.get("role") == "user"]
+    return text_of(users[-1].get("content")) if users else ""
 
 
 def _stems(text: str) -> set[str]:
@@ -101,10 +107,10 @@ def _choose_tool(request: Mapping[str, Any], user_text: str) -> Mapping[str, Any
     return best if choice == "required" or overlap(best) > 0 else None
 
 
-def _prompt_tokens(request: Mapping[str, Any]) -> int:
+def prompt_tokens(request: Mapping[str, Any]) -> int:
     total = 0
     for message in _messages(request):
-        total += _MESSAGE_OVERHEAD + count_tokens(_text_of(message.get("content")))
+        total += _MESSAGE_OVERHEAD + count_tokens(text_of(message.get("content")))
         for call in message.get("tool_calls") or []:
             total += count_tokens(canonical_json(call.get("function")))
     if request.get("tools"):
@@ -129,15 +135,19 @@ def chat_reply(
     """
     derived = derive_seed(seed, inference_id, "chat_completion", canonical_json(request))
     rng = random.Random(derived)
-    users = [m for m in _messages(request) if m.get("role") == "user"]
-    user_text = _text_of(users[-1].get("content")) if users else ""
+    user_text = last_user_text(request)
     reply_id = "chatcmpl-" + _random_id(rng, 29)
-    prompt_tokens = _prompt_tokens(request)
+    prompt_count = prompt_tokens(request)
     function = _choose_tool(request, user_text)
     if function is not None:
         name = str(function.get("name"))
         parameters = function.get("parameters") or _EMPTY_PARAMETERS
-        value = value_for_schema(parameters, seed=rng.getrandbits(64))
+        try:
+            value = value_for_schema(parameters, seed=rng.getrandbits(64))
+        except (ValueError, TypeError, RecursionError):
+            # A schema nothing can satisfy (or that is not valid JSON Schema) gets empty
+            # arguments, as a model would answer; the request itself is not at fault.
+            value = {}
         call = ToolCall(
             id="call_" + _random_id(rng, 24),
             name=name,
@@ -149,7 +159,7 @@ def chat_reply(
             content=None,
             tool_calls=(call,),
             finish_reason="tool_calls",
-            prompt_tokens=prompt_tokens,
+            prompt_tokens=prompt_count,
             completion_tokens=count_tokens(name) + count_tokens(call.arguments),
         )
     limit = request.get("max_completion_tokens")
@@ -160,7 +170,7 @@ def chat_reply(
         content=text,
         tool_calls=(),
         finish_reason="length" if truncated else "stop",
-        prompt_tokens=prompt_tokens,
+        prompt_tokens=prompt_count,
         completion_tokens=count_tokens(text),
     )
 

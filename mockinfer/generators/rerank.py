@@ -50,7 +50,7 @@ def _pair_score(query_stems: list[str], query_grams: set[str], document: str) ->
     doc_stems = content_stems(document[:_MAX_CHARS])
     tf = Counter(doc_stems)
     length_norm = 1.0 - _B + _B * len(doc_stems) / _AVG_LEN
-    terms = set(query_stems)
+    terms = sorted(set(query_stems))  # a fixed order: float sums must not follow hash order
     best = sum(_idf(t) * (_K1 + 1.0) for t in terms)
     got = sum(_idf(t) * tf[t] * (_K1 + 1.0) / (tf[t] + _K1 * length_norm) for t in terms if tf[t])
     term = got / best if best else 0.0

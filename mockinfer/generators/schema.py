@@ -31,6 +31,7 @@ from mockinfer.generators.text import identifier_words
 
 _MAX_DEPTH = 40  # deeper means a schema that recurses without end
 _TRIM_DEPTH = 4  # below this depth only required properties and minItems, so recursion ends
+_MAX_SIZE = 10_000  # larger minLength/minItems would stall the server for one reply
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _SPAN_SECONDS = 30 * 365 * 24 * 3600  # dates between 2000 and ~2030, never "now"
 
@@ -215,6 +216,8 @@ class _Synth:
         if "prefixItems" in schema and isinstance(items, bool) and not items:
             rest = False
         low, high = schema.get("minItems", 0), schema.get("maxItems", math.inf)
+        if low > _MAX_SIZE:
+            raise ValueError(f"minItems {low} is larger than mockinfer generates ({_MAX_SIZE})")
         if rest is False:
             high = min(high, len(prefix))
         if depth >= _TRIM_DEPTH:
@@ -283,6 +286,8 @@ class _Synth:
         hint = next((h for h in _NAME_HINTS if h in named), None)
         text = str(_NAME_HINTS[hint](self.fake)) if hint else " ".join(self.fake.words(2))
         low, high = schema.get("minLength", 0), schema.get("maxLength", math.inf)
+        if low > _MAX_SIZE:
+            raise ValueError(f"minLength {low} is larger than mockinfer generates ({_MAX_SIZE})")
         while len(text) < low:
             text += " " + str(self.fake.word())
         if len(text) > high:

@@ -8,6 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockinfer.backend import Call
+from mockinfer.server.body import check_compatible_version
 from mockinfer.server.cassette_gate import answer_from_cassette, uses_cassette
 from mockinfer.server.render import PRODUCT_HEADER, error_response
 from mockinfer.server.routes import add_routes
@@ -29,6 +30,9 @@ logger = logging.getLogger("mockinfer.server")
 async def es_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every failure as ES would, keep server faults for the test, journal each call."""
     try:
+        accept = request.headers.get("Accept")
+        if accept is not None and "compatible-with" in accept:
+            check_compatible_version("Accept", accept)
         if uses_cassette(request):
             response: web.StreamResponse = await answer_from_cassette(request, handler)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from mockinfer.wire.errors import EsError, EsStringError
 
 _JSON_TYPES = ("application/json", "application/vnd.elasticsearch+json", "application/x-ndjson")
 _COMPATIBLE_VERSIONS = ("8", "9")
+_COMPATIBLE_WITH = re.compile(r"compatible-with\s*=\s*(\d+)")
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -44,6 +46,13 @@ def _decompress(raw: bytes, encoding: str, limit: int) -> bytes:
         ) from None
     if len(data) > limit:
         raise _too_large(len(data), limit)
+    if not decompressor.eof or decompressor.unused_data:
+        raise EsError(
+            400,
+            "illegal_argument_exception",
+            f"Failed to decode {encoding} request body: the compressed data is truncated or "
+            "followed by garbage",
+        )
     return data
 
 
@@ -64,17 +73,21 @@ def _check_content_type(value: str | None) -> None:
         raise EsStringError(
             406, "content_type_header_exception", f"Content-Type header [{value}] is not supported"
         )
-    if "compatible-with" in value:
-        version = value.split("compatible-with", 1)[1].lstrip(" =").split(";")[0].strip()
+    check_compatible_version("Content-Type", value)
+
+
+def check_compatible_version(header: str, value: str) -> None:
+    """ES 9 accepts the compatibility media types of versions 8 and 9 only."""
+    for version in _COMPATIBLE_WITH.findall(value):
         if version not in _COMPATIBLE_VERSIONS:
             raise EsError(
                 400,
                 "media_type_header_exception",
-                "Invalid media-type value on headers [Content-Type]",
+                f"Invalid media-type value on headers [{header}]",
                 caused_by=EsError(
                     400,
                     "status_exception",
-                    f"Content-Type version must be either version 8 or 9, but found {version}. "
-                    f"Content-Type={value}",
+                    f"{header} version must be either version 8 or 9, but found {version}. "
+                    f"{header}={value}",
                 ),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 
@@ -90,13 +91,15 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
             status=forwarded.status, headers=CIMultiDict(forwarded.headers)
         )
         await response.prepare(request)
-        async for event in forwarded.stream():
-            await response.write(event)
-        await response.write_eof()
+        try:
+            async with contextlib.aclosing(forwarded.stream()) as events:
+                async for event in events:
+                    await response.write(event)
+            await response.write_eof()
+        except ConnectionResetError:
+            return response  # the client hung up: half a stream is not worth keeping
     else:
         body = await forwarded.read()
         response = raw_response(request, RawReply(forwarded.status, forwarded.headers, body))
-    engine.keep(
-        recorded_request, Interaction(recorded_request, forwarded.recorded(forwarded.headers))
-    )
+    engine.keep(recorded_request, Interaction(recorded_request, forwarded.recorded()))
     return response

@@ -26,7 +26,7 @@ def response_content_type(request: web.Request) -> str:
     match = _COMPAT.search(request.headers.get("Accept", ""))
     if match is None:
         match = _COMPAT.search(request.headers.get("Content-Type", ""))
-    if match is None:
+    if match is None or match.group(1) not in ("8", "9"):
         return "application/json"
     return f"application/vnd.elasticsearch+json;compatible-with={match.group(1)}"
 
@@ -66,20 +66,28 @@ def error_response(request: web.Request, error: EsError, *, openai: bool = False
 async def stream_response(request: web.Request, reply: StreamReply) -> web.StreamResponse:
     """Write SSE events as they are due: each at its offset from the start of the response.
 
-    Sleeping until an absolute deadline (not for each gap) keeps errors from accumulating, so
-    replayed gaps stay as close to the recorded ones as the event loop allows.
+    As in ES, the status line goes out with the first event. Sleeping until an absolute
+    deadline (not for each gap) keeps errors from accumulating, so replayed gaps stay as close
+    to the recorded ones as the event loop allows. A client that hangs up ends the stream
+    quietly, as cancelling a stream does on a cluster.
     """
     response = web.StreamResponse(status=reply.status)
     response.headers.extend(
         (k, v) for k, v in reply.headers if k.lower() != PRODUCT_HEADER[0].lower()
     )
     response.headers["Content-Type"] = SSE_CONTENT_TYPE
-    await response.prepare(request)
     start = time.monotonic()
-    for event in reply.events:
-        await _until(start + event.offset)
-        await response.write(event.raw)
-    await response.write_eof()
+    try:
+        for event in reply.events:
+            await _until(start + event.offset)
+            if not response.prepared:
+                await response.prepare(request)
+            await response.write(event.raw)
+        if not response.prepared:
+            await response.prepare(request)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass
     return response
 
 

@@ -13,15 +13,15 @@ from mockinfer.server.render import json_response, stream_error, stream_response
 from mockinfer.server.state import BODY, INFERENCE_ID, OPENAI_ERRORS, STATE, STREAMED, TASK_TYPE
 from mockinfer.wire.durations import parse_boolean, parse_time_value
 from mockinfer.wire.endpoints import (
-    RESERVED_IDS,
     Endpoint,
     create_endpoint,
     parse_task_type,
+    reject_reserved,
     resolve_task_type,
     update_endpoint,
     validate_inference_id,
 )
-from mockinfer.wire.errors import EsError, request_body_required, status_exception
+from mockinfer.wire.errors import EsError, request_body_required
 from mockinfer.wire.requests import (
     CHAT_PARSER,
     INFERENCE_PARSER,
@@ -31,7 +31,7 @@ from mockinfer.wire.requests import (
     require_single_input,
     require_task,
 )
-from mockinfer.wire.services import resolve_service
+from mockinfer.wire.services import resolve_service, services_document
 from mockinfer.wire.tasks import STREAMING_TASKS, TaskType
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -133,11 +133,7 @@ async def put_endpoint(request: web.Request) -> web.StreamResponse:
         parse_task_type(task)
     body = await _json_body(request, "inference_endpoint")
     resolve_task_type(task, body.data)
-    if inference_id in RESERVED_IDS:
-        raise status_exception(
-            f"[{inference_id}] is a reserved inference ID. Cannot create a new inference "
-            "endpoint with a reserved ID."
-        )
+    reject_reserved(inference_id)
     validate_inference_id(inference_id)
     endpoint = create_endpoint(inference_id, task, body.data)
     request.app[STATE].backend.create(endpoint)
@@ -250,17 +246,17 @@ def _streaming_not_allowed(endpoint: Endpoint) -> EsError:
     return EsError(405, "status_exception", reason)
 
 
+async def get_services(request: web.Request) -> web.StreamResponse:
+    """`GET /_inference/_services[/{task_type}]`: the services this cluster accepts."""
+    _params(request, ())
+    task = request.match_info.get("task_type")
+    return json_response(request, services_document(parse_task_type(task) if task else None))
+
+
 async def get_region_policy(request: web.Request) -> web.StreamResponse:
     """`GET /_inference/_region_policy`."""
     _params(request, ())
-    policy = request.app[STATE].backend.region_policy
-    if policy is None:
-        raise EsError(
-            404,
-            "resource_not_found_exception",
-            "No region policy is configured for this deployment",
-        )
-    return json_response(request, policy)
+    return json_response(request, request.app[STATE].backend.region_policy())
 
 
 async def put_region_policy(request: web.Request) -> web.StreamResponse:
@@ -293,26 +289,14 @@ async def put_region_policy(request: web.Request) -> web.StreamResponse:
         raise EsError(
             400, "illegal_argument_exception", f"[region_policy.{variants[0]}] must not be empty"
         )
-    backend = request.app[STATE].backend
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    stored: dict[str, Any] = {"region_policy": policy, "created_at": now}
-    if backend.region_policy is not None:
-        stored = {**stored, "created_at": backend.region_policy["created_at"], "updated_at": now}
-    backend.region_policy = stored
-    return json_response(request, stored)
+    return json_response(request, request.app[STATE].backend.put_region_policy(policy, now))
 
 
 async def delete_region_policy(request: web.Request) -> web.StreamResponse:
     """`DELETE /_inference/_region_policy`."""
     _params(request, ())
-    backend = request.app[STATE].backend
-    if backend.region_policy is None:
-        raise EsError(
-            404,
-            "resource_not_found_exception",
-            "No region policy is configured for this deployment",
-        )
-    backend.region_policy = None
+    request.app[STATE].backend.delete_region_policy()
     return json_response(request, {"acknowledged": True})
 
 
@@ -323,6 +307,8 @@ def add_routes(app: web.Application) -> None:
         ("GET", "/", root),
         ("HEAD", "/", root),
         ("GET", "/_inference", get_endpoints),
+        ("GET", "/_inference/_services", get_services),
+        ("GET", "/_inference/_services/{task_type}", get_services),
         ("GET", "/_inference/_region_policy", get_region_policy),
         ("PUT", "/_inference/_region_policy", put_region_policy),
         ("DELETE", "/_inference/_region_policy", delete_region_policy),

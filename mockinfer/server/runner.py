@@ -140,11 +140,21 @@ class MockInferServer:
         self.state.responder.stubs.clear()
         self.state.faults.clear()
 
+    def take_faults(self) -> list[BaseException]:
+        """The failures kept inside the server since the last call, removed from it.
+
+        Only the faults taken are removed, so one the server thread adds meanwhile is kept.
+        """
+        faults = self.state.faults
+        taken = faults[: len(faults)]
+        del faults[: len(taken)]
+        return taken
+
     def raise_faults(self) -> None:
-        """Raise the first failure that happened inside the server since the last reset."""
-        if self.state.faults:
-            first, *rest = self.state.faults
-            self.state.faults.clear()
+        """Raise the first failure that happened inside the server since the last call."""
+        faults = self.take_faults()
+        if faults:
+            first, *rest = faults
             more = f" (and {len(rest)} more)" if rest else ""
             raise ServerError(
                 f"mockinfer failed while answering a request{more}: {first!r}"

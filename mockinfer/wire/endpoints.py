@@ -92,6 +92,15 @@ def _without_secrets(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in settings.items() if k not in SECRET_SETTINGS}
 
 
+def reject_reserved(inference_id: str) -> None:
+    """The ids of the default endpoints cannot be created (`TransportPutInferenceModelAction`)."""
+    if inference_id in RESERVED_IDS:
+        raise status_exception(
+            f"[{inference_id}] is a reserved inference ID. Cannot create a new inference "
+            "endpoint with a reserved ID."
+        )
+
+
 def parse_task_type(name: str) -> TaskType:
     """A task type from a URL segment or body field, or ES's `Unknown task_type` error."""
     if name not in TASK_TYPE_NAMES:
@@ -275,7 +284,7 @@ def _chunking(body: Mapping[str, Any], task_type: TaskType) -> dict[str, Any] | 
             f"Failed to parse [chunking_settings], expected a map but got [{given}]"
         )
     strategy = given.get("strategy", "sentence")
-    if strategy not in _STRATEGY_KEYS:
+    if not isinstance(strategy, str) or strategy not in _STRATEGY_KEYS:
         raise validation_failed(
             f"Invalid chunkingStrategy {strategy}", error_type="validation_exception"
         )
@@ -300,7 +309,8 @@ def _chunking(body: Mapping[str, Any], task_type: TaskType) -> dict[str, Any] | 
             "1".format(given.get("sentence_overlap")),
             error_type="validation_exception",
         )
-    if strategy == "word" and given.get("overlap", 0) > size // 2:
+    overlap = given.get("overlap", 0)
+    if strategy == "word" and (not isinstance(overlap, int) or overlap > size // 2):
         raise validation_failed(
             f"[chunking_settings] Invalid value [{given.get('overlap')}]. [overlap] must be less "
             f"than or equal to [{size // 2}]",

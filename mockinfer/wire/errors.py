@@ -35,7 +35,6 @@ class EsError(Exception):
         *,
         caused_by: EsError | None = None,
         headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(reason)
         self.status = status
@@ -43,11 +42,10 @@ class EsError(Exception):
         self.reason = reason
         self.caused_by = caused_by
         self.headers = dict(headers or {})
-        self.extra = dict(extra or {})
 
     def cause(self, *, with_trace: bool = False) -> dict[str, Any]:
         """The `ErrorCause` object: type, reason, extra metadata, caused_by."""
-        body: dict[str, Any] = {"type": self.error_type, "reason": self.reason, **self.extra}
+        body: dict[str, Any] = {"type": self.error_type, "reason": self.reason}
         if with_trace:
             body["stack_trace"] = self._stack_trace()
         if self.caused_by is not None:
@@ -59,7 +57,7 @@ class EsError(Exception):
         root = self
         while root.caused_by is not None and root.caused_by.error_type not in _PLAIN_JAVA_TYPES:
             root = root.caused_by
-        root_cause = {"type": root.error_type, "reason": root.reason, **root.extra}
+        root_cause = {"type": root.error_type, "reason": root.reason}
         error = {"root_cause": [root_cause], **self.cause(with_trace=with_trace)}
         return {"error": error, "status": self.status}
 

@@ -132,7 +132,6 @@ class InferenceInput:
     query: str | None = None
     return_documents: bool | None = None
     top_n: int | None = None
-    multimodal: bool = False
 
 
 _FIELDS: dict[TaskType, tuple[str, ...]] = {
@@ -190,7 +189,6 @@ def parse_inference(body: Body, task_type: TaskType) -> InferenceInput:
         query=query,
         return_documents=_optional(body, "return_documents", bool),
         top_n=top_n,
-        multimodal=any(item.startswith("{") for item in inputs) if multimodal else False,
     )
 
 
@@ -357,6 +355,10 @@ class ChatRequest(_Strict):
     tools: list[Tool] | None = None
     reasoning: dict[str, Any] | None = None
     timeout: str | None = None
+
+    def as_body(self) -> dict[str, Any]:
+        """The request as the model sees it: the fields given, without the transport timeout."""
+        return self.model_dump(exclude_none=True, exclude={"timeout"})
 
 
 def parse_chat(body: Body) -> ChatRequest:

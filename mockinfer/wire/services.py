@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from mockinfer.wire.tasks import TaskType
 
@@ -399,3 +400,36 @@ DEFAULT_CHUNKING = {"strategy": "sentence", "max_chunk_size": 250, "sentence_ove
 def resolve_service(name: str) -> Service | None:
     """The service for a `service` value or one of its aliases."""
     return SERVICES.get(SERVICE_ALIASES.get(name, name))
+
+
+def _setting(name: str, *, required: bool, tasks: list[str]) -> dict[str, Any]:
+    return {
+        "label": name.replace("_", " ").capitalize(),
+        "required": required,
+        "sensitive": name in SECRET_SETTINGS,
+        "updatable": name in SECRET_SETTINGS or name == "num_allocations",
+        "type": "int" if name in ("dimensions", "num_threads", "num_allocations") else "str",
+        "supported_task_types": tasks,
+    }
+
+
+def services_document(task_type: TaskType | None = None) -> list[dict[str, Any]]:
+    """`GET _inference/_services[/{task_type}]`: each service, its task types and settings."""
+    document = []
+    for name in sorted(SERVICES):
+        spec = SERVICES[name]
+        if task_type is not None and task_type not in spec.task_types:
+            continue
+        tasks = sorted(t.value for t in spec.task_types)
+        configurations = {n: _setting(n, required=True, tasks=tasks) for n in spec.required}
+        for group in spec.one_of:
+            configurations.update({n: _setting(n, required=False, tasks=tasks) for n in group})
+        document.append(
+            {
+                "service": name,
+                "name": spec.label or name,
+                "task_types": tasks,
+                "configurations": configurations,
+            }
+        )
+    return document

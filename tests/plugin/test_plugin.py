@@ -345,3 +345,26 @@ def test_readme_quick_start_runs_as_written() -> None:
 def test_readme_pytest_example_runs_as_written(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_readme=_readme_block("## In pytest"))
     _run(pytester).assert_outcomes(passed=1)
+
+
+def test_markers_merge_from_module_to_function(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        pytestmark = pytest.mark.mockinfer(seed=5, timing="instant")
+
+
+        @pytest.mark.mockinfer(seed=7)
+        class TestMerged:
+            @pytest.mark.mockinfer(fallback="synthesize")
+            def test_every_level_counts(self, mockinfer):
+                assert mockinfer.seed == 7
+                assert (mockinfer.settings.fallback, mockinfer.settings.timing) == ("synthesize", "instant")
+
+            @pytest.mark.mockinfer(seed=9)
+            def test_narrowest_wins(self, mockinfer):
+                assert mockinfer.seed == 9
+        """
+    )
+    _run(pytester).assert_outcomes(passed=2)

@@ -1,0 +1,186 @@
+"""Inputs and situations that must never reach a client as a 500 or fail the wrong test."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from mockinfer import MockInferServer
+from tests.server.http import JSON, raw_request
+
+E5 = ".multilingual-e5-small-elasticsearch"
+
+
+def _put(es: Elasticsearch, inference_id: str, task_type: str) -> None:
+    es.inference.put(
+        inference_id=inference_id,
+        task_type=task_type,
+        inference_config={
+            "service": "openai",
+            "service_settings": {"api_key": "k", "model_id": "gpt-4o"},
+        },
+    )
+
+
+def test_a_client_hanging_up_mid_stream_is_not_a_fault(
+    server: MockInferServer, es: Elasticsearch
+) -> None:
+    _put(es, "llm", "completion")
+    server.stub(inference_id="llm", deltas=["a"] * 20, gaps=[0.0] + [0.05] * 20)
+    host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
+    body = b'{"input":"x"}'
+    with socket.create_connection((host or "127.0.0.1", port or 80)) as sock:
+        sock.sendall(
+            b"POST /_inference/completion/llm/_stream HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    deadline = time.monotonic() + 5
+    while (
+        not server.calls.filter(path="/_inference/completion/llm/_stream")
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    (call,) = server.calls.filter(path="/_inference/completion/llm/_stream")
+    assert call.status == 200 and call.streamed
+    assert server.take_faults() == []
+    assert es.inference.text_embedding(inference_id=E5, input="still serving")["text_embedding"]
+
+
+def test_the_status_line_goes_out_with_the_first_event(
+    server: MockInferServer, es: Elasticsearch
+) -> None:
+    _put(es, "llm", "completion")
+    server.stub(inference_id="llm", deltas=["late"], gaps=[0.3])
+    started = time.monotonic()
+    conn_url = urlsplit(server.url)
+    with socket.create_connection((conn_url.hostname or "127.0.0.1", conn_url.port or 80)) as sock:
+        body = b'{"input":"x"}'
+        sock.sendall(
+            b"POST /_inference/completion/llm/_stream HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        sock.recv(1)
+        assert time.monotonic() - started >= 0.25
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/_inference/text_embedding/a",
+            {
+                "service": "openai",
+                "service_settings": {"api_key": "k", "model_id": "m"},
+                "chunking_settings": {"strategy": ["word"]},
+            },
+        ),
+        (
+            "/_inference/text_embedding/b",
+            {
+                "service": "openai",
+                "service_settings": {"api_key": "k", "model_id": "m"},
+                "chunking_settings": {"strategy": "word", "max_chunk_size": 20, "overlap": "5"},
+            },
+        ),
+    ],
+)
+def test_malformed_settings_are_validation_errors(
+    server: MockInferServer, path: str, body: Any
+) -> None:
+    resp = raw_request(server.url, "PUT", path, json.dumps(body).encode(), JSON)
+    assert resp.status == 400
+    assert resp.json()["error"]["type"] == "validation_exception"
+
+
+def test_odd_task_settings_and_tool_schemas_still_answer(
+    server: MockInferServer, es: Elasticsearch
+) -> None:
+    body = {"input": "x", "task_settings": {"input_type": {"not": "a string"}}}
+    assert (
+        raw_request(server.url, "POST", f"/_inference/{E5}", json.dumps(body).encode(), JSON).status
+        == 200
+    )
+    _put(es, "chat", "chat_completion")
+    for schema in (
+        {"anyOf": []},
+        {"type": "string", "minLength": 5, "maxLength": 2},
+        {"type": "string", "minLength": "3"},
+        {"type": "string", "minLength": 400_000},
+        {"$ref": "#"},
+    ):
+        tool = {
+            "type": "function",
+            "function": {
+                "name": "f",
+                "parameters": {"type": "object", "properties": {"a": schema}, "required": ["a"]},
+            },
+        }
+        request = {
+            "messages": [{"role": "user", "content": "call f"}],
+            "tools": [tool],
+            "tool_choice": "required",
+        }
+        started = time.monotonic()
+        resp = raw_request(
+            server.url,
+            "POST",
+            "/_inference/chat_completion/chat",
+            json.dumps(request).encode(),
+            JSON,
+        )
+        assert resp.status == 200, (schema, resp.body[:200])
+        assert time.monotonic() - started < 1.0
+        assert resp.json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "f"
+    assert server.take_faults() == []
+
+
+def test_text_stubs_do_not_answer_embeddings(server: MockInferServer, es: Elasticsearch) -> None:
+    server.stub(text="a completion")
+    resp = es.inference.text_embedding(inference_id=E5, input="x")
+    assert len(resp["text_embedding"][0]["embedding"]) == 384
+    ranked = es.inference.rerank(inference_id=".rerank-v1-elasticsearch", query="q", input=["a"])
+    assert ranked["rerank"][0]["index"] == 0
+
+
+@pytest.mark.parametrize("version", ["7", "99"])
+def test_unsupported_compatible_with_in_accept_is_refused(
+    server: MockInferServer, version: str
+) -> None:
+    resp = raw_request(
+        server.url,
+        "GET",
+        "/_inference",
+        headers={"Accept": f"application/vnd.elasticsearch+json; compatible-with={version}"},
+    )
+    assert resp.status == 400
+    assert resp.json()["error"]["type"] == "media_type_header_exception"
+    assert resp.header("Content-Type") == "application/json"
+
+
+def test_truncated_gzip_body_is_refused(server: MockInferServer) -> None:
+    truncated = gzip.compress(b'{"input":"x"}')[:-8]
+    resp = raw_request(
+        server.url, "POST", f"/_inference/{E5}", truncated, {**JSON, "Content-Encoding": "gzip"}
+    )
+    assert resp.status == 400
+    assert "truncated" in resp.json()["error"]["reason"]
+
+
+def test_services_are_listed(server: MockInferServer) -> None:
+    every = raw_request(server.url, "GET", "/_inference/_services").json()
+    assert {s["service"] for s in every} >= {"openai", "cohere", "elasticsearch", "anthropic"}
+    openai = next(s for s in every if s["service"] == "openai")
+    assert openai["configurations"]["model_id"]["required"] is True
+    assert openai["configurations"]["api_key"]["sensitive"] is True
+    rerankers = raw_request(server.url, "GET", "/_inference/_services/rerank").json()
+    assert all("rerank" in s["task_types"] for s in rerankers) and len(rerankers) < len(every)
+    bad = raw_request(server.url, "GET", "/_inference/_services/nope")
+    assert bad.status == 400 and bad.json()["error"]["reason"] == "Unknown task_type [nope]"
