@@ -13,26 +13,16 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from mockinfer import MockInferServer
+from tests.server.endpoints import put_openai
 from tests.server.http import JSON, raw_request
 
 E5 = ".multilingual-e5-small-elasticsearch"
 
 
-def _put(es: Elasticsearch, inference_id: str, task_type: str) -> None:
-    es.inference.put(
-        inference_id=inference_id,
-        task_type=task_type,
-        inference_config={
-            "service": "openai",
-            "service_settings": {"api_key": "k", "model_id": "gpt-4o"},
-        },
-    )
-
-
 def test_a_client_hanging_up_mid_stream_is_not_a_fault(
     server: MockInferServer, es: Elasticsearch
 ) -> None:
-    _put(es, "llm", "completion")
+    put_openai(es, "llm", "completion")
     server.stub(inference_id="llm", deltas=["a"] * 20, gaps=[0.0] + [0.05] * 20)
     host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
     body = b'{"input":"x"}'
@@ -57,7 +47,7 @@ def test_a_client_hanging_up_mid_stream_is_not_a_fault(
 def test_the_status_line_goes_out_with_the_first_event(
     server: MockInferServer, es: Elasticsearch
 ) -> None:
-    _put(es, "llm", "completion")
+    put_openai(es, "llm", "completion")
     server.stub(inference_id="llm", deltas=["late"], gaps=[0.3])
     started = time.monotonic()
     conn_url = urlsplit(server.url)
@@ -108,7 +98,7 @@ def test_odd_task_settings_and_tool_schemas_still_answer(
         raw_request(server.url, "POST", f"/_inference/{E5}", json.dumps(body).encode(), JSON).status
         == 200
     )
-    _put(es, "chat", "chat_completion")
+    put_openai(es, "chat", "chat_completion")
     for schema in (
         {"anyOf": []},
         {"type": "string", "minLength": 5, "maxLength": 2},

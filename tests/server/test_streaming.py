@@ -9,31 +9,21 @@ from elasticsearch import Elasticsearch
 
 from mockinfer import MockInferServer
 from mockinfer.wire.sse import BOM, decode_events
+from tests.server.endpoints import put_openai
 from tests.server.http import JSON, raw_request
 
 DONE = BOM + b"event: message\ndata: [DONE]\n\n"
 
 
-def _put(es: Elasticsearch, inference_id: str, task_type: str) -> None:
-    es.inference.put(
-        inference_id=inference_id,
-        task_type=task_type,
-        inference_config={
-            "service": "openai",
-            "service_settings": {"api_key": "k", "model_id": "gpt-4o"},
-        },
-    )
-
-
 @pytest.fixture
 def llm(es: Elasticsearch) -> str:
-    _put(es, "llm", "completion")
+    put_openai(es, "llm", "completion")
     return "llm"
 
 
 @pytest.fixture
 def chat(es: Elasticsearch) -> str:
-    _put(es, "chat", "chat_completion")
+    put_openai(es, "chat", "chat_completion")
     return "chat"
 
 

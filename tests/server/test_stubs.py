@@ -11,20 +11,10 @@ from elasticsearch import ApiError, Elasticsearch
 
 from mockinfer import MockInferServer, StubToolCall
 from mockinfer.wire.sse import decode_events
+from tests.server.endpoints import put_openai
 from tests.server.http import JSON, raw_request
 
 E5 = ".multilingual-e5-small-elasticsearch"
-
-
-def _put(es: Elasticsearch, inference_id: str, task_type: str) -> None:
-    es.inference.put(
-        inference_id=inference_id,
-        task_type=task_type,
-        inference_config={
-            "service": "openai",
-            "service_settings": {"api_key": "k", "model_id": "gpt-4o"},
-        },
-    )
 
 
 def test_embedding_stub_answers_per_input(es: Elasticsearch, server: MockInferServer) -> None:
@@ -59,7 +49,7 @@ def test_body_and_error_stubs(es: Elasticsearch, server: MockInferServer) -> Non
 
 
 def test_completion_text_stub_streams_and_not(es: Elasticsearch, server: MockInferServer) -> None:
-    _put(es, "llm", "completion")
+    put_openai(es, "llm", "completion")
     server.stub(inference_id="llm", text="Elastic is a search company")
     resp = es.inference.completion(inference_id="llm", input="what is elastic?")
     assert resp["completion"][0]["result"] == "Elastic is a search company"
@@ -71,7 +61,7 @@ def test_completion_text_stub_streams_and_not(es: Elasticsearch, server: MockInf
 
 
 def test_scripted_stream_keeps_its_gaps(es: Elasticsearch, server: MockInferServer) -> None:
-    _put(es, "llm", "completion")
+    put_openai(es, "llm", "completion")
     server.stub(inference_id="llm", deltas=["Hel", "lo"], gaps=[0.0, 0.2, 0.1])
     start = time.monotonic()
     raw = raw_request(
@@ -83,7 +73,7 @@ def test_scripted_stream_keeps_its_gaps(es: Elasticsearch, server: MockInferServ
 
 
 def test_chat_tool_call_stub(es: Elasticsearch, server: MockInferServer) -> None:
-    _put(es, "chat", "chat_completion")
+    put_openai(es, "chat", "chat_completion")
     server.stub(
         inference_id="chat",
         match=lambda text: "weather" in text,
@@ -98,7 +88,7 @@ def test_chat_tool_call_stub(es: Elasticsearch, server: MockInferServer) -> None
 
 
 def test_chat_scripted_deltas(es: Elasticsearch, server: MockInferServer) -> None:
-    _put(es, "chat", "chat_completion")
+    put_openai(es, "chat", "chat_completion")
     server.stub(inference_id="chat", deltas=["Bon", "jour"])
     body = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
     raw = raw_request(server.url, "POST", "/_inference/chat_completion/chat/_stream", body, JSON)
