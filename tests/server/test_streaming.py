@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from mockinfer import MockInferServer
+from mockinfer import MockInferServer, TimingProfile
 from mockinfer.wire.sse import BOM, decode_events
 from tests.server.endpoints import put_openai
 from tests.server.http import JSON, raw_request
@@ -198,3 +199,22 @@ def test_stream_through_official_client(es: Elasticsearch, llm: str) -> None:
     events = decode_events(resp.body.encode())
     assert events[-1].data == "[DONE]"
     assert all(json.loads(e.data)["completion"] for e in events[:-1])
+
+
+def test_a_timing_profile_paces_synthesized_streams() -> None:
+    profile = TimingProfile(first_event=0.2, per_event=0.01)
+    with MockInferServer(timing=profile) as paced, Elasticsearch(paced.url) as client:
+        put_openai(client, "llm", "completion")
+        started = time.monotonic()
+        resp = raw_request(
+            paced.url, "POST", "/_inference/completion/llm/_stream", b'{"input":"hi"}', JSON
+        )
+        elapsed = time.monotonic() - started
+        events = decode_events(resp.body)
+        assert elapsed >= 0.2 + 0.01 * (len(events) - 2)
+    with MockInferServer() as instant, Elasticsearch(instant.url) as client:
+        put_openai(client, "llm", "completion")
+        again = raw_request(
+            instant.url, "POST", "/_inference/completion/llm/_stream", b'{"input":"hi"}', JSON
+        )
+        assert again.body == resp.body
