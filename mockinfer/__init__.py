@@ -9,11 +9,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mockinfer.errors import ConfigurationError, MockinferError, ReplayMiss, ServerError
+from mockinfer.errors import (
+    CallTimeout,
+    ConfigurationError,
+    MockinferError,
+    ReplayMiss,
+    ServerError,
+)
 
 if TYPE_CHECKING:
+    from mockinfer.backend import Call, CallJournal
     from mockinfer.cassette.format import CassetteError
     from mockinfer.cassette.redact import RedactionRules
+    from mockinfer.engines.faults import FaultHandle, FaultRule
     from mockinfer.engines.stubs import Stub, StubToolCall
     from mockinfer.generators.timing import INSTANT, REALISTIC, TimingProfile
     from mockinfer.server.runner import MockInferServer
@@ -22,6 +30,10 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "MockInferServer": "mockinfer.server.runner",
+    "Call": "mockinfer.backend",
+    "CallJournal": "mockinfer.backend",
+    "FaultHandle": "mockinfer.engines.faults",
+    "FaultRule": "mockinfer.engines.faults",
     "Stub": "mockinfer.engines.stubs",
     "StubToolCall": "mockinfer.engines.stubs",
     "CassetteError": "mockinfer.cassette.format",
@@ -34,8 +46,13 @@ _LAZY = {
 __all__ = [
     "INSTANT",
     "REALISTIC",
+    "Call",
+    "CallJournal",
+    "CallTimeout",
     "CassetteError",
     "ConfigurationError",
+    "FaultHandle",
+    "FaultRule",
     "MockInferServer",
     "MockinferError",
     "RedactionRules",

@@ -7,18 +7,30 @@ so every access goes through one lock.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mockinfer.errors import CallTimeout
 from mockinfer.wire.endpoints import DEFAULT_ENDPOINTS, RESERVED_IDS, Endpoint, reject_reserved
 from mockinfer.wire.errors import EsError, endpoint_not_found, status_exception
 from mockinfer.wire.tasks import TaskType
 
+#: What answered a call: a fault, a stub, the cassette, the upstream cluster (recording), or
+#: mockinfer itself (the registry, validation and the generators).
+SOURCES = ("fault", "stub", "cassette", "upstream", "synthesis")
+
 
 @dataclass(frozen=True)
 class Call:
-    """One request the server answered, as the journal records it."""
+    """One request the server answered, as the journal records it.
+
+    `status` is None when a fault reset the connection before any response. `complete` turns
+    true when the response body has ended; `ending` then says how a stream ended (`done`,
+    `error`, `truncated` or `disconnected`). `source` is what answered (see `SOURCES`) and
+    `fault` the id of the fault that fired on the call, if one did.
+    """
 
     method: str
     path: str
@@ -26,26 +38,47 @@ class Call:
     inference_id: str | None
     task_type: str | None
     body: Any
-    status: int
+    status: int | None
     streamed: bool = False
+    source: str = "synthesis"
+    fault: str | None = None
+    complete: bool = True
+    ending: str | None = None
 
 
 @dataclass
 class CallJournal:
-    """The requests a server answered, in arrival order."""
+    """The requests a server answered, in the order their responses began.
+
+    A call is recorded when its response head is sent and completed when its body ends, so
+    a client that has read a whole response always finds its call here.
+    """
 
     _calls: list[Call] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _generation: int = 0
+    _changed: threading.Condition = field(default_factory=threading.Condition)
 
-    def record(self, call: Call) -> None:
-        """Append one answered call."""
-        with self._lock:
+    def begin(self, call: Call) -> tuple[int, int]:
+        """Record a call whose response has begun; returns the token to complete it with."""
+        with self._changed:
             self._calls.append(call)
+            self._changed.notify_all()
+            return self._generation, len(self._calls) - 1
+
+    def complete(self, token: tuple[int, int], ending: str | None = None) -> None:
+        """Mark a call complete (unless the journal was cleared since it began)."""
+        generation, index = token
+        with self._changed:
+            if generation != self._generation or self._calls[index].complete:
+                return
+            self._calls[index] = replace(self._calls[index], complete=True, ending=ending)
+            self._changed.notify_all()
 
     def clear(self) -> None:
         """Forget every call."""
-        with self._lock:
+        with self._changed:
             self._calls.clear()
+            self._generation += 1
 
     def filter(
         self,
@@ -55,6 +88,7 @@ class CallJournal:
         method: str | None = None,
         path: str | None = None,
         status: int | None = None,
+        source: str | None = None,
     ) -> list[Call]:
         """The calls matching every criterion given."""
         wanted = {
@@ -63,24 +97,57 @@ class CallJournal:
             "method": method,
             "path": path,
             "status": status,
+            "source": source,
         }
-        return [
-            call
-            for call in self
-            if all(value is None or getattr(call, key) == value for key, value in wanted.items())
-        ]
+        return [call for call in self if _matches(call, wanted)]
+
+    def wait_for(self, count: int, timeout: float = 5.0, **criteria: Any) -> list[Call]:
+        """Wait until `count` complete calls match `criteria` (as `filter` takes them).
+
+        Returns the complete matching calls; raises `CallTimeout` after `timeout` seconds,
+        listing the calls seen. For calls a client makes in the background, or a stream
+        whose reader stops before the end.
+        """
+        unknown = set(criteria) - {
+            "inference_id",
+            "task_type",
+            "method",
+            "path",
+            "status",
+            "source",
+        }
+        if unknown:
+            raise TypeError(f"wait_for() got unknown criteria: {', '.join(sorted(unknown))}")
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                done = [c for c in self._calls if c.complete and _matches(c, criteria)]
+                if len(done) >= count:
+                    return done
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = "\n  ".join(f"{c.method} {c.path} -> {c.status}" for c in self._calls)
+                    raise CallTimeout(
+                        f"expected {count} complete call(s) matching {criteria or 'anything'} "
+                        f"within {timeout} s, got {len(done)}; calls so far:\n  {seen or '(none)'}"
+                    )
+                self._changed.wait(left)
 
     def __iter__(self) -> Iterator[Call]:
-        with self._lock:
+        with self._changed:
             return iter(list(self._calls))
 
     def __len__(self) -> int:
-        with self._lock:
+        with self._changed:
             return len(self._calls)
 
     def __getitem__(self, index: int) -> Call:
-        with self._lock:
+        with self._changed:
             return self._calls[index]
+
+
+def _matches(call: Call, wanted: Mapping[str, Any]) -> bool:
+    return all(value is None or getattr(call, key) == value for key, value in wanted.items())
 
 
 class Backend:
@@ -112,6 +179,11 @@ class Backend:
                 f"endpoint's task type [{endpoint.task_type.value}]"
             )
         return endpoint
+
+    def has(self, inference_id: str) -> bool:
+        """Whether an endpoint with this id exists."""
+        with self._lock:
+            return inference_id in self._endpoints
 
     def list(self, task_type: TaskType | None = None) -> list[Endpoint]:
         """Every endpoint (of one task type), sorted by id as ES sorts them."""

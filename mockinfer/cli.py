@@ -14,7 +14,7 @@ from mockinfer.cassette.format import CassetteError
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS
 from mockinfer.cassette.redact import find_credentials
 from mockinfer.engines.cassettes import CassetteEngine, open_cassette
-from mockinfer.engines.compose import Responder
+from mockinfer.engines.faults import load_rules
 from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.errors import ConfigurationError
 from mockinfer.generators import DEFAULT_SEED
@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         default=",".join(DEFAULT_MATCHERS),
         help=f"comma-separated matchers (from {', '.join(MATCHERS)})",
     )
+    serve.add_argument(
+        "--faults",
+        type=Path,
+        help="a YAML or JSON file holding a list of fault rules to apply from the start",
+    )
     check = commands.add_parser("check", help="fail when cassettes hold anything like a credential")
     check.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
     return parser
@@ -96,13 +101,15 @@ def _open(args: argparse.Namespace) -> CassetteEngine:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    state = ServerState(responder=Responder(Synthesizer(seed=args.seed)))
-    if args.cassette is not None:
-        try:
+    state = ServerState(synthesizer=Synthesizer(seed=args.seed))
+    try:
+        for rule in load_rules(args.faults) if args.faults is not None else ():
+            state.faults.add(rule)
+        if args.cassette is not None:
             state.cassette = _open(args)
-        except (CassetteError, ConfigurationError, ValueError) as exc:
-            print(f"mockinfer: {exc}", file=sys.stderr)
-            return 2
+    except (CassetteError, ConfigurationError, ValueError) as exc:
+        print(f"mockinfer: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(_serve(args.host, args.port, state))
     except OSError as exc:

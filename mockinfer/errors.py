@@ -14,8 +14,12 @@ class ServerError(MockinferError):
     """Something went wrong inside the server while it answered a request the test made."""
 
 
-class ConfigurationError(MockinferError):
-    """An invalid option or setting, named with the values that are valid."""
+class ConfigurationError(MockinferError, ValueError):
+    """An invalid option, setting, stub or fault, named with the values that are valid."""
+
+
+class CallTimeout(MockinferError, TimeoutError):
+    """The calls a test waited for did not arrive in time."""
 
 
 class ReplayMiss(MockinferError):

@@ -30,6 +30,7 @@ from mockinfer.settings import (
 if TYPE_CHECKING:
     from mockinfer.backend import CallJournal
     from mockinfer.cassette.store import Cassette
+    from mockinfer.engines.faults import FaultHandle, FaultRegistry, FaultRule
     from mockinfer.engines.stubs import Stub, StubRegistry
     from mockinfer.server.runner import MockInferServer
 
@@ -43,7 +44,7 @@ _HELP = {
     "match_on": f"comma-separated request matchers from {', '.join(MATCHER_NAMES)}",
     "fail_on_unplayed": "fail a test that leaves recorded interactions unplayed",
 }
-_MARKER_ARGS = (*SETTING_NAMES, "cassette")
+_MARKER_ARGS = (*SETTING_NAMES, "cassette", "faults")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,7 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mockinfer(cassette=None, *, record_mode, fallback, seed, timing, upstream, match_on, "
-        "fail_on_unplayed): settings of the mockinfer fixture for this test",
+        "fail_on_unplayed, faults): settings of the mockinfer fixture for this test",
     )
     try:
         settings = Settings()
@@ -119,6 +120,15 @@ class MockinferHandle:
         """Register a reply for matching requests (see `mockinfer.Stub`)."""
         return self.server.stub(**fields)
 
+    @property
+    def faults(self) -> FaultRegistry:
+        """The faults of this test (the marker's first)."""
+        return self.server.faults
+
+    def fault(self, **rule: Any) -> FaultHandle:
+        """Make matching requests fail, stall or break mid-stream (see `mockinfer.FaultRule`)."""
+        return self.server.fault(**rule)
+
 
 @pytest.fixture(scope="session")
 def mockinfer_server(pytestconfig: pytest.Config) -> Iterator[MockInferServer]:
@@ -129,10 +139,16 @@ def mockinfer_server(pytestconfig: pytest.Config) -> Iterator[MockInferServer]:
         yield server
 
 
-def _marker_settings(request: pytest.FixtureRequest) -> tuple[Settings, Any]:
-    """The settings with every `mockinfer` marker applied, module first, function last."""
+def _marker_settings(request: pytest.FixtureRequest) -> tuple[Settings, Any, list[FaultRule]]:
+    """The settings, cassette and faults of every `mockinfer` marker, module first, function last.
+
+    Faults add up: a module's marker and a test's both apply.
+    """
+    from mockinfer.engines.faults import rules_from
+
     settings = request.config.stash[SETTINGS_KEY]
     cassette = None
+    faults: list[FaultRule] = []
     for marker in reversed(list(request.node.iter_markers("mockinfer"))):
         if len(marker.args) > 1:
             raise ConfigurationError(
@@ -145,9 +161,11 @@ def _marker_settings(request: pytest.FixtureRequest) -> tuple[Settings, Any]:
                 f"unknown mockinfer marker argument(s) {unknown}; valid: {valid}"
             )
         cassette = marker.args[0] if marker.args else marker.kwargs.get("cassette", cassette)
-        values = {k: v for k, v in marker.kwargs.items() if k != "cassette"}
+        if "faults" in marker.kwargs:
+            faults += rules_from(marker.kwargs["faults"], "mockinfer marker")
+        values = {k: v for k, v in marker.kwargs.items() if k not in ("cassette", "faults")}
         settings = settings.layer(values, "mockinfer marker")
-    return settings, cassette
+    return settings, cassette, faults
 
 
 def cassette_folder(request: pytest.FixtureRequest) -> Path:
@@ -178,7 +196,7 @@ def mockinfer(
 
     server = mockinfer_server
     try:
-        settings, named = _marker_settings(request)
+        settings, named, faults = _marker_settings(request)
         path = _cassette_path(request, named)
         engine = None
         if named is not None or settings.records or path.exists():
@@ -195,18 +213,20 @@ def mockinfer(
         pytest.fail(f"mockinfer: {exc}", pytrace=False)
     server.reset()
     server.seed = settings.seed
+    for rule in faults:
+        server.faults.add(rule)
     if engine is not None:
         server.insert_cassette(engine)
     yield MockinferHandle(server, engine.cassette if engine else None, settings)
     cassette = server.eject_cassette()
-    faults = server.take_faults()
-    if faults:
+    failures = server.take_failures()
+    if failures:
         more = (
-            f"\n(and {len(faults) - 1} more failure(s) inside the server)"
-            if len(faults) > 1
+            f"\n(and {len(failures) - 1} more failure(s) inside the server)"
+            if len(failures) > 1
             else ""
         )
-        pytest.fail(f"mockinfer: {faults[0]}{more}", pytrace=False)
+        pytest.fail(f"mockinfer: {failures[0]}{more}", pytrace=False)
     if settings.fail_on_unplayed and cassette is not None:
         unplayed = cassette.index.unplayed()
         if unplayed:

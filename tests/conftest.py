@@ -25,7 +25,7 @@ def server(_session_server: MockInferServer) -> Iterator[MockInferServer]:
     _session_server.reset()
     _session_server.seed = 0
     yield _session_server
-    _session_server.raise_faults()
+    _session_server.raise_failures()
 
 
 @pytest.fixture

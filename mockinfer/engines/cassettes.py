@@ -13,9 +13,10 @@ from mockinfer.cassette.matching import DEFAULT_MATCHERS, Miss
 from mockinfer.cassette.redact import RedactionRules, Redactor
 from mockinfer.cassette.store import Cassette
 from mockinfer.engines.record import Recorder, end_to_end
-from mockinfer.engines.replies import RawReply, StreamEvent, StreamReply
 from mockinfer.errors import ReplayMiss
 from mockinfer.settings import FALLBACKS, parse_timing
+from mockinfer.wire.results import Ending, RawEvent, Recorded, StreamPlan, Timed
+from mockinfer.wire.sse import DONE_DATA, decode_events
 
 #: Request headers that describe the client's machine, not the request: kept out of cassettes
 #: so that a re-recording on another machine diffs only where the traffic changed.
@@ -65,7 +66,7 @@ class CassetteEngine:
             ),
         )
 
-    def decide(self, request: RecordedRequest) -> RawReply | StreamReply | Action:
+    def decide(self, request: RecordedRequest) -> Recorded | StreamPlan | Action:
         """Replay, or say to record or synthesize; raises `ReplayMiss` when nothing may answer."""
         found = self.cassette.play(request)
         if isinstance(found, Interaction):
@@ -76,16 +77,32 @@ class CassetteEngine:
             return Action.SYNTHESIZE
         raise _miss(found)
 
-    def replay(self, interaction: Interaction) -> RawReply | StreamReply:
-        """The recorded response, streams with their gaps scaled by the timing factor."""
+    def replay(self, interaction: Interaction) -> Recorded | StreamPlan:
+        """The recorded response; a stream as a plan of its exact events, gaps scaled.
+
+        A recorded `[DONE]` becomes the plan's ending (a fault can cut the stream before it);
+        a stream recorded without one ends as it did, with a clean close.
+        """
         response = interaction.response
         # Recorded lengths and transfer encodings (vcrpy keeps them) describe the recorded
         # hop, not the bytes served now.
         headers = end_to_end(response.headers)
         if response.events is None:
-            return RawReply(response.status, headers, _decoded(response))
-        events = tuple(StreamEvent(e.raw, e.offset * self.timing) for e in response.events)
-        return StreamReply(events, response.status, headers)
+            return Recorded(response.status, headers, _decoded(response))
+        recorded = list(response.events)
+        closing: bytes | None = None
+        end_offset = recorded[-1].offset if recorded else 0.0
+        if recorded and _is_done(recorded[-1].raw):
+            closing = recorded.pop().raw
+        events = tuple(Timed(RawEvent(e.raw), e.offset * self.timing) for e in recorded)
+        return StreamPlan(
+            events,
+            ending=Ending.DONE if closing is not None else Ending.TRUNCATED,
+            end_offset=end_offset * self.timing,
+            closing=closing,
+            status=response.status,
+            headers=headers,
+        )
 
     def keep(self, request: RecordedRequest, interaction: Interaction) -> None:
         """Store a recorded interaction with its response headers (and JSON body) redacted."""
@@ -105,6 +122,11 @@ def _decoded(response: RecordedResponse) -> bytes:
         except zlib.error:
             return response.body
     return response.body
+
+
+def _is_done(raw: bytes) -> bool:
+    decoded = decode_events(raw)
+    return len(decoded) == 1 and decoded[0].data == DONE_DATA.decode()
 
 
 def _miss(miss: Miss) -> ReplayMiss:

@@ -7,16 +7,13 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-import orjson
+import numpy as np
 
-from mockinfer.engines.replies import StreamReply, compact_json, message_stream
 from mockinfer.generators import (
     DEFAULT_SEED,
     INSTANT,
-    ChatReply,
     TimingProfile,
     chat_chunks,
-    chat_completion_object,
     chat_reply,
     completion_text,
     dense_array,
@@ -27,13 +24,26 @@ from mockinfer.generators import (
     split_deltas,
 )
 from mockinfer.wire.endpoints import Endpoint
-from mockinfer.wire.requests import ChatRequest, InferenceInput
-from mockinfer.wire.tasks import TaskType, dense_result_key
+from mockinfer.wire.requests import ChatRequest, InferenceCall, InferenceInput
+from mockinfer.wire.results import (
+    ChatChunk,
+    ChatReply,
+    Completion,
+    CompletionDelta,
+    DenseEmbeddings,
+    Ranking,
+    Result,
+    SparseEmbedding,
+    SparseEmbeddings,
+    StreamPlan,
+    timed_stream,
+)
+from mockinfer.wire.tasks import TaskType
 
 #: The token limit of ELSER-like sparse models before `is_truncated` turns true.
 SPARSE_MAX_TOKENS = 512
 _MAX_TOKEN_SETTINGS = ("max_tokens", "max_new_tokens", "max_completion_tokens")
-#: Encoded dense vectors kept per server: 4096 vectors of 1536 floats are about 60 MB.
+#: Dense vectors kept per server: 4096 vectors of 1536 float32 are about 25 MB.
 VECTOR_CACHE_SIZE = 4096
 
 K = TypeVar("K")
@@ -72,43 +82,56 @@ class Synthesizer:
     def __init__(self, seed: int = DEFAULT_SEED, timing: TimingProfile = INSTANT) -> None:
         self.seed = seed
         self.timing = timing
-        self._vectors: BoundedCache[tuple[Any, ...], orjson.Fragment] = BoundedCache(
-            VECTOR_CACHE_SIZE
-        )
+        self._vectors: BoundedCache[tuple[Any, ...], np.ndarray] = BoundedCache(VECTOR_CACHE_SIZE)
 
-    def infer(self, endpoint: Endpoint, call: InferenceInput) -> dict[str, Any]:
-        """The JSON result for a non-chat task, keyed as the endpoint's task type dictates."""
+    def answer(self, call: InferenceCall) -> Result | StreamPlan:
+        """The result (or, for `_stream`, the stream plan) of a validated call."""
+        endpoint = call.endpoint
+        if call.chat is not None:
+            if call.stream:
+                return self.stream_chat(endpoint, call.chat)
+            return self.chat(endpoint, call.chat)
+        assert call.input is not None
+        if call.stream:
+            return self.stream_completion(endpoint, call.input)
+        return self.infer(endpoint, call.input)
+
+    def infer(
+        self, endpoint: Endpoint, call: InferenceInput
+    ) -> DenseEmbeddings | SparseEmbeddings | Ranking | Completion:
+        """The result of a non-chat task."""
         task = endpoint.task_type
         settings = {**endpoint.task_settings, **call.task_settings}
         if task in (TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING):
             stored_type = settings.get("input_type")
             input_type = call.input_type or (stored_type if isinstance(stored_type, str) else None)
-            vectors = self._dense(endpoint, call.inputs, input_type)
-            key = dense_result_key(task, endpoint.element_type)
-            return {key: [{"embedding": vector} for vector in vectors]}
+            vectors = self.dense(endpoint, call.inputs, input_type)
+            return DenseEmbeddings(task, endpoint.element_type, tuple(vectors))
         if task is TaskType.SPARSE_EMBEDDING:
-            results = []
-            for text in call.inputs:
-                weights, truncated = sparse_vector(
-                    seed=self.seed,
-                    inference_id=endpoint.inference_id,
-                    task_type=task.value,
-                    text=text,
-                    max_input_tokens=SPARSE_MAX_TOKENS,
-                )
-                results.append({"is_truncated": truncated, "embedding": weights})
-            return {"sparse_embedding": results}
+            return SparseEmbeddings(tuple(self.sparse(endpoint, text) for text in call.inputs))
         if task is TaskType.RERANK:
-            return {"rerank": self._rerank(endpoint, call, settings)}
-        return {"completion": [{"result": self._completion(endpoint, call, settings)}]}
+            return self._rerank(endpoint, call, settings)
+        return Completion(self._completion(endpoint, call, settings))
 
-    def _dense(
+    def sparse(self, endpoint: Endpoint, text: str) -> SparseEmbedding:
+        """The token weights of one input."""
+        weights, truncated = sparse_vector(
+            seed=self.seed,
+            inference_id=endpoint.inference_id,
+            task_type=endpoint.task_type.value,
+            text=text,
+            max_input_tokens=SPARSE_MAX_TOKENS,
+        )
+        return SparseEmbedding(weights, truncated)
+
+    def dense(
         self, endpoint: Endpoint, contents: Sequence[str], input_type: str | None
-    ) -> list[orjson.Fragment]:
-        """Encoded vectors, each generated (in one batch with the other misses) and encoded once.
+    ) -> list[np.ndarray]:
+        """Read-only vectors, each generated once (in one batch with the other misses).
 
         A vector is a pure function of its key, so caching it changes no output; repeated
-        inputs, the common case in test suites, then cost a dictionary lookup.
+        inputs, the common case in test suites, then cost a dictionary lookup, and the same row
+        object lets a renderer reuse its encoding.
         """
         shape = (
             self.seed,
@@ -120,7 +143,7 @@ class Synthesizer:
             input_type,
         )
         keys = [(*shape, content) for content in contents]
-        encoded: dict[tuple[Any, ...], orjson.Fragment] = {}
+        encoded: dict[tuple[Any, ...], np.ndarray] = {}
         for key in keys:
             cached = self._vectors.get(key)
             if cached is not None:
@@ -137,17 +160,14 @@ class Synthesizer:
                 element_type=endpoint.element_type,
                 input_type=input_type,
             )
+            generated.setflags(write=False)
             for key, row in zip(missing, generated, strict=True):
-                # orjson writes each float32 with its shortest round-trip digits, in C.
-                fragment = orjson.Fragment(
-                    orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-                )
-                encoded[key] = self._vectors.put(key, fragment)
+                encoded[key] = self._vectors.put(key, row)
         return [encoded[key] for key in keys]
 
     def _rerank(
         self, endpoint: Endpoint, call: InferenceInput, settings: Mapping[str, Any]
-    ) -> list[dict[str, Any]]:
+    ) -> Ranking:
         top_n = call.top_n if call.top_n is not None else settings.get("top_n")
         return_documents = call.return_documents
         if return_documents is None:
@@ -160,13 +180,7 @@ class Synthesizer:
             top_n=top_n if isinstance(top_n, int) else None,
             return_documents=return_documents,
         )
-        results: list[dict[str, Any]] = []
-        for doc in ranked:
-            entry: dict[str, Any] = {"index": doc.index, "relevance_score": doc.relevance_score}
-            if doc.text is not None:
-                entry["text"] = doc.text
-            results.append(entry)
-        return results
+        return Ranking(tuple(ranked))
 
     def _completion(
         self, endpoint: Endpoint, call: InferenceInput, settings: Mapping[str, Any]
@@ -182,16 +196,13 @@ class Synthesizer:
             max_tokens=limit,
         )
 
-    def stream_completion(self, endpoint: Endpoint, call: InferenceInput) -> StreamReply:
-        """A completion as `{"completion":[{"delta":...}]}` events; deltas join to the result."""
+    def stream_completion(self, endpoint: Endpoint, call: InferenceInput) -> StreamPlan:
+        """A completion as deltas that join to the non-streamed result."""
         settings = {**endpoint.task_settings, **call.task_settings}
         text = self._completion(endpoint, call, settings)
         stream_seed = self._stream_seed(endpoint, text)
-        payloads = [
-            compact_json({"completion": [{"delta": d}]})
-            for d in split_deltas(text, seed=stream_seed)
-        ]
-        return message_stream(payloads, self._offsets(stream_seed, len(payloads) + 1))
+        deltas = [CompletionDelta(d) for d in split_deltas(text, seed=stream_seed)]
+        return timed_stream(deltas, self._offsets(stream_seed, len(deltas) + 1))
 
     def chat(self, endpoint: Endpoint, request: ChatRequest) -> ChatReply:
         """The chat reply for a request, the same whether streamed or not."""
@@ -202,16 +213,12 @@ class Synthesizer:
             model=request.model or endpoint.model,
         )
 
-    def chat_object(self, endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
-        """A non-streamed `chat.completion` object."""
-        return chat_completion_object(self.chat(endpoint, request))
-
-    def stream_chat(self, endpoint: Endpoint, request: ChatRequest) -> StreamReply:
+    def stream_chat(self, endpoint: Endpoint, request: ChatRequest) -> StreamPlan:
         """`chat.completion.chunk` events, one chunk per event, then `[DONE]`."""
         reply = self.chat(endpoint, request)
         stream_seed = self._stream_seed(endpoint, reply.id)
-        payloads = [compact_json(chunk) for chunk in chat_chunks(reply, seed=stream_seed)]
-        return message_stream(payloads, self._offsets(stream_seed, len(payloads) + 1))
+        chunks = [ChatChunk(chunk) for chunk in chat_chunks(reply, seed=stream_seed)]
+        return timed_stream(chunks, self._offsets(stream_seed, len(chunks) + 1))
 
     def _stream_seed(self, endpoint: Endpoint, content: str) -> int:
         return derive_seed(self.seed, endpoint.inference_id, "stream", content)

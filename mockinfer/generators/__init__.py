@@ -4,20 +4,15 @@ Pure functions of (master seed, endpoint, task type, input): no I/O, no global s
 caches. See each module for how its content is made plausible.
 """
 
-from mockinfer.generators.chat import (
-    ChatReply,
-    ToolCall,
-    chat_chunks,
-    chat_completion_object,
-    chat_reply,
-)
+from mockinfer.generators.chat import chat_chunks, chat_completion_object, chat_reply
 from mockinfer.generators.completion import completion_text, count_tokens, split_deltas
 from mockinfer.generators.dense import dense_array, dense_vector, dense_vectors
-from mockinfer.generators.rerank import RankedDocument, rerank
+from mockinfer.generators.rerank import rerank
 from mockinfer.generators.schema import value_for_schema
 from mockinfer.generators.seeds import DEFAULT_SEED, canonical_json, derive_seed, to_float32
 from mockinfer.generators.sparse import sparse_vector
 from mockinfer.generators.timing import INSTANT, REALISTIC, TimingProfile, event_offsets
+from mockinfer.wire.results import ChatReply, RankedDocument, ToolCall
 
 __all__ = [
     "DEFAULT_SEED",

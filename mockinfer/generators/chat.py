@@ -27,39 +27,17 @@ import json
 import random
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mockinfer.generators.completion import compose_text, split_deltas
 from mockinfer.generators.schema import value_for_schema
 from mockinfer.generators.seeds import canonical_json, derive_seed
 from mockinfer.generators.text import STOP_WORDS, count_tokens, identifier_words, stem
+from mockinfer.wire.results import ChatReply, ToolCall
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 _EMPTY_PARAMETERS: Mapping[str, Any] = {"type": "object", "properties": {}}
 _MESSAGE_OVERHEAD = 3  # tokens per message for role and separators, as OpenAI counts them
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One function call requested by the assistant; ``arguments`` is JSON text."""
-
-    id: str
-    name: str
-    arguments: str
-
-
-@dataclass(frozen=True)
-class ChatReply:
-    """A complete assistant reply, rendered later as one object or as stream chunks."""
-
-    id: str
-    model: str
-    content: str | None
-    tool_calls: tuple[ToolCall, ...]
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
 
 
 def text_of(content: Any) -> str:

@@ -20,22 +20,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from mockinfer.generators.seeds import canonical_json, to_float32, unit_fraction
 from mockinfer.generators.text import char_ngrams, content_stems
+from mockinfer.wire.results import RankedDocument
 
 _K1, _B, _AVG_LEN = 1.2, 0.75, 32.0
 _MAX_CHARS = 65536  # a cross-encoder reads a bounded window; this also bounds the work
-
-
-@dataclass(frozen=True)
-class RankedDocument:
-    """One rerank result: the document's input position, its score and, optionally, its text."""
-
-    index: int
-    relevance_score: float
-    text: str | None
 
 
 def _idf(term: str) -> float:

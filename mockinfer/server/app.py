@@ -1,4 +1,4 @@
-"""The aiohttp application: middleware, and the product header on every response."""
+"""The aiohttp application: one middleware that runs the reply chain and renders failures."""
 
 from __future__ import annotations
 
@@ -7,41 +7,32 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockinfer.backend import Call
+from mockinfer.server import admin, chain
 from mockinfer.server.body import check_compatible_version
-from mockinfer.server.cassette_gate import answer_from_cassette, uses_cassette
+from mockinfer.server.journal import is_admin, on_response_prepare
 from mockinfer.server.render import PRODUCT_HEADER, error_response
 from mockinfer.server.routes import add_routes
-from mockinfer.server.state import (
-    BODY,
-    INFERENCE_ID,
-    OPENAI_ERRORS,
-    STATE,
-    STREAMED,
-    TASK_TYPE,
-    ServerState,
-)
+from mockinfer.server.state import STATE, ServerState
 from mockinfer.wire.errors import EsError, EsStringError
 
 logger = logging.getLogger("mockinfer.server")
 
 
 @web.middleware
-async def es_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Render every failure as ES would, keep server faults for the test, journal each call."""
+async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pass each request down the reply chain; render every failure as ES would.
+
+    Admin requests skip the chain: they are never faulted, stubbed, recorded or journaled.
+    """
     try:
         accept = request.headers.get("Accept")
         if accept is not None and "compatible-with" in accept:
             check_compatible_version("Accept", accept)
-        if uses_cassette(request):
-            response: web.StreamResponse = await answer_from_cassette(request, handler)
-        else:
-            response = await handler(request)
+        if is_admin(request):
+            return await handler(request)
+        return await chain.run(request, handler)
     except Exception as exc:
-        error = _as_es_error(request, exc)
-        response = error_response(request, error, openai=request.get(OPENAI_ERRORS, False))
-    _journal(request, response.status)
-    return response
+        return error_response(request, _as_es_error(request, exc))
 
 
 def _as_es_error(request: web.Request, exc: Exception) -> EsError:
@@ -63,23 +54,8 @@ def _as_es_error(request: web.Request, exc: Exception) -> EsError:
             f"no handler found for uri [{request.path_qs}] and method [{request.method}]",
         )
     logger.exception("mockinfer failed to answer %s %s", request.method, request.path_qs)
-    request.app[STATE].faults.append(exc)
+    request.app[STATE].failures.append(exc)
     return EsError(500, "exception", f"mockinfer failed to answer the request: {exc!r}")
-
-
-def _journal(request: web.Request, status: int) -> None:
-    request.app[STATE].backend.journal.record(
-        Call(
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            inference_id=request.get(INFERENCE_ID),
-            task_type=request.get(TASK_TYPE),
-            body=request.get(BODY),
-            status=status,
-            streamed=request.get(STREAMED, False),
-        )
-    )
 
 
 async def _product_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -89,8 +65,10 @@ async def _product_header(request: web.Request, response: web.StreamResponse) ->
 def create_app(state: ServerState | None = None) -> web.Application:
     """A fresh application serving the inference API from `state`."""
     resolved = state or ServerState()
-    app = web.Application(middlewares=[es_errors], client_max_size=resolved.max_body_bytes + 1)
+    app = web.Application(middlewares=[pipeline], client_max_size=resolved.max_body_bytes + 1)
     app[STATE] = resolved
     app.on_response_prepare.append(_product_header)
+    app.on_response_prepare.append(on_response_prepare)
     add_routes(app)
+    admin.add_routes(app)
     return app

@@ -8,7 +8,7 @@ import zlib
 
 from aiohttp import web
 
-from mockinfer.server.state import STATE
+from mockinfer.server.state import RAW_BODY, STATE
 from mockinfer.wire.errors import EsError, EsStringError
 
 _JSON_TYPES = ("application/json", "application/vnd.elasticsearch+json", "application/x-ndjson")
@@ -17,7 +17,12 @@ _COMPATIBLE_WITH = re.compile(r"compatible-with\s*=\s*(\d+)")
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The request body, checked and decompressed as ES does; empty when there is none."""
+    """The request body, checked and decompressed as ES does; empty when there is none.
+
+    Read once per request: every link of the chain that looks at the body shares it.
+    """
+    if RAW_BODY in request:
+        return request[RAW_BODY]
     state = request.app[STATE]
     length = request.content_length
     if length is not None and length > state.max_body_bytes:
@@ -26,12 +31,12 @@ async def read_body(request: web.Request) -> bytes:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise _too_large(length or state.max_body_bytes + 1, state.max_body_bytes) from None
-    if not raw:
-        return raw
-    _check_content_type(request.headers.get("Content-Type"))
-    encoding = request.headers.get("Content-Encoding", "").lower()
-    if encoding in ("gzip", "deflate"):
-        raw = _decompress(raw, encoding, state.max_body_bytes)
+    if raw:
+        _check_content_type(request.headers.get("Content-Type"))
+        encoding = request.headers.get("Content-Encoding", "").lower()
+        if encoding in ("gzip", "deflate"):
+            raw = _decompress(raw, encoding, state.max_body_bytes)
+    request[RAW_BODY] = raw
     return raw
 
 

@@ -1,21 +1,25 @@
-"""Turning replies and errors into HTTP responses the way ES writes them."""
+"""Turning results, stream plans and errors into HTTP responses, in the request's dialect."""
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json
 import re
 import time
+import zlib
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
-from mockinfer.engines.replies import StreamReply, compact_json
+from mockinfer.server.calls import StreamFailure
 from mockinfer.server.filtering import filter_path
+from mockinfer.server.journal import complete_call, journal_unanswered
+from mockinfer.server.state import FACTS, FIRING, dialect_of
 from mockinfer.wire.errors import EsError
+from mockinfer.wire.results import Ending, Recorded, Result, StreamPlan
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
-from mockinfer.wire.sse import encode_event
 
 PRODUCT_HEADER = ("X-elastic-product", "Elasticsearch")
 _COMPAT = re.compile(r"compatible-with\s*=\s*(\d+)")
@@ -36,58 +40,148 @@ def wants_gzip(request: web.Request) -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "").lower()
 
 
+def gzip_bytes(payload: bytes) -> bytes:
+    """gzip at level 1: responses are made to be read once, on the same machine."""
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return compressor.compress(payload) + compressor.flush()
+
+
 def json_response(request: web.Request, body: Any, status: int = 200) -> web.Response:
     """A JSON response honouring `filter_path`, `pretty` and gzip."""
+    import orjson
+
     query = request.query
     spec = query.get("filter_path")
     if spec:
         body = filter_path(body, spec)
-    payload = compact_json(body)
+    payload = orjson.dumps(body)
     if "pretty" in query and query["pretty"] != "false":
         document = json.loads(payload)
         pretty = json.dumps(document, ensure_ascii=False, indent=2, separators=(",", " : "))
         payload = (pretty + "\n").encode()
     headers = {"Content-Type": response_content_type(request)}
     if wants_gzip(request):
-        payload = gzip.compress(payload, compresslevel=1)
+        payload = gzip_bytes(payload)
         headers["Content-Encoding"] = "gzip"
     return web.Response(body=payload, status=status, headers=headers)
 
 
-def error_response(request: web.Request, error: EsError, *, openai: bool = False) -> web.Response:
-    """The ES envelope (or the OpenAI-style body on chat paths) with the error's status."""
+def result_response(request: web.Request, result: Result) -> web.Response:
+    """A non-streamed result in the request's dialect; a recorded one exactly as recorded."""
+    if isinstance(result, Recorded):
+        return raw_response(request, result)
+    response = json_response(request, dialect_of(request).document(result), _status(result))
+    extra = getattr(result, "headers", None)
+    if extra:
+        response.headers.update(extra)
+    return response
+
+
+def _status(result: Result) -> int:
+    return int(getattr(result, "status", 200))
+
+
+def raw_response(request: web.Request, reply: Recorded) -> web.Response:
+    """A recorded response as it was, compressed only when the client asks."""
+    headers = CIMultiDict(
+        (k, v) for k, v in reply.headers if k.lower() != PRODUCT_HEADER[0].lower()
+    )
+    body = reply.body
+    if body and wants_gzip(request) and headers.get("Content-Type") != SSE_CONTENT_TYPE:
+        body = gzip_bytes(body)
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(status=reply.status, body=body, headers=headers)
+
+
+def error_response(request: web.Request, error: EsError) -> web.Response:
+    """The error in the request's dialect (the ES envelope, or OpenAI's on chat routes)."""
     trace = request.query.get("error_trace") == "true"
-    body = error.openai_body() if openai else error.body(with_trace=trace)
+    body = dialect_of(request).error_document(error, with_trace=trace)
     response = json_response(request, body, error.status)
     response.headers.update(error.headers)
     return response
 
 
-async def stream_response(request: web.Request, reply: StreamReply) -> web.StreamResponse:
-    """Write SSE events as they are due: each at its offset from the start of the response.
+async def answer(
+    request: web.Request, produce: Callable[[], Result | StreamPlan]
+) -> web.StreamResponse:
+    """Render what `produce` answers; on a stream, its failures are one SSE error event."""
+    try:
+        outcome = produce()
+    except StreamFailure as failure:
+        return await stream_error(request, failure.error)
+    except EsError as error:
+        if request.path.endswith("/_stream"):
+            return await stream_error(request, error)
+        raise
+    if isinstance(outcome, StreamPlan):
+        return await write_stream(request, outcome)
+    return result_response(request, outcome)
 
-    As in ES, the status line goes out with the first event. Sleeping until an absolute
-    deadline (not for each gap) keeps errors from accumulating, so replayed gaps stay as close
-    to the recorded ones as the event loop allows. A client that hangs up ends the stream
-    quietly, as cancelling a stream does on a cluster.
+
+async def write_stream(request: web.Request, plan: StreamPlan) -> web.StreamResponse:
+    """Write a stream plan's events as they are due, each at its offset from the start.
+
+    A fault that fired on the request reshapes the plan first. As in ES, the status line goes
+    out with the first event. Sleeping until an absolute deadline (not for each gap) keeps
+    errors from accumulating, so replayed gaps stay as close to the recorded ones as the event
+    loop allows. A client that hangs up ends the stream quietly, as cancelling a stream does on
+    a cluster.
     """
-    response = web.StreamResponse(status=reply.status)
+    firing = request.get(FIRING)
+    if firing is not None:
+        plan = firing.shape(plan, request[FACTS], chat=dialect_of(request).name == "es-chat")
+    dialect = dialect_of(request)
+    response = web.StreamResponse(status=plan.status)
     response.headers.extend(
-        (k, v) for k, v in reply.headers if k.lower() != PRODUCT_HEADER[0].lower()
+        (k, v) for k, v in plan.headers if k.lower() != PRODUCT_HEADER[0].lower()
     )
     response.headers["Content-Type"] = SSE_CONTENT_TYPE
     start = time.monotonic()
     try:
-        for event in reply.events:
-            await _until(start + event.offset)
+        for timed in plan.events:
+            await _until(start + timed.offset)
             if not response.prepared:
                 await response.prepare(request)
-            await response.write(event.raw)
+            await response.write(dialect.event(timed.event))
+        await _until(start + plan.end_offset)
         if not response.prepared:
             await response.prepare(request)
-        await response.write_eof()
+        await _end(request, response, plan)
     except ConnectionResetError:
-        pass
+        complete_call(request, Ending.DISCONNECTED)
+    return response
+
+
+async def _end(request: web.Request, response: web.StreamResponse, plan: StreamPlan) -> None:
+    # The call is complete before its last bytes leave, so a client that has read the whole
+    # stream always finds it complete in the journal.
+    complete_call(request, plan.ending)
+    dialect = dialect_of(request)
+    if plan.ending is Ending.DISCONNECTED:
+        reset(request)
+        return
+    if plan.ending is Ending.DONE:
+        await response.write(plan.closing if plan.closing is not None else dialect.done())
+    elif plan.ending is Ending.ERROR:
+        assert plan.error is not None
+        await response.write(dialect.error_event(plan.error))
+    await response.write_eof()
+
+
+def reset(request: web.Request) -> None:
+    """Reset the client's connection: no more bytes, a TCP RST instead of a clean close."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+async def disconnect(request: web.Request) -> web.StreamResponse:
+    """Reset the connection before any response; the handler's return value is never sent."""
+    journal_unanswered(request)
+    reset(request)
+    response = web.StreamResponse()
+    response.force_close()
     return response
 
 
@@ -98,17 +192,20 @@ _SPIN = 0.0015
 
 async def _until(deadline: float) -> None:
     delay = deadline - time.monotonic()
+    if delay <= 0:
+        return
     if delay > _SPIN:
         await asyncio.sleep(delay - _SPIN)
     while time.monotonic() < deadline:
         await asyncio.sleep(0)
 
 
-async def stream_error(request: web.Request, error: EsError, *, openai: bool) -> web.StreamResponse:
+async def stream_error(request: web.Request, error: EsError) -> web.StreamResponse:
     """A failure on a `_stream` path: one `event: error` with the error body, no `[DONE]`."""
-    data = compact_json(error.openai_body() if openai else error.body())
     response = web.StreamResponse(status=error.status, headers={"Content-Type": SSE_CONTENT_TYPE})
+    response.headers.update(error.headers)
     await response.prepare(request)
-    await response.write(encode_event(data, "error"))
+    complete_call(request, Ending.ERROR)
+    await response.write(dialect_of(request).error_event(error))
     await response.write_eof()
     return response

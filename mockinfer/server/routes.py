@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
 
-from mockinfer.server.body import read_body
-from mockinfer.server.render import json_response, stream_error, stream_response
-from mockinfer.server.state import BODY, INFERENCE_ID, OPENAI_ERRORS, STATE, STREAMED, TASK_TYPE
-from mockinfer.wire.durations import parse_boolean, parse_time_value
+from mockinfer.server.calls import (
+    StreamFailure,
+    check_params,
+    flag,
+    json_body,
+    note_target,
+    parse_call,
+)
+from mockinfer.server.render import answer, json_response, stream_error
+from mockinfer.server.state import STATE
 from mockinfer.wire.endpoints import (
-    Endpoint,
     create_endpoint,
     parse_task_type,
     reject_reserved,
@@ -21,27 +27,12 @@ from mockinfer.wire.endpoints import (
     update_endpoint,
     validate_inference_id,
 )
-from mockinfer.wire.errors import EsError, request_body_required
-from mockinfer.wire.requests import (
-    CHAT_PARSER,
-    INFERENCE_PARSER,
-    Body,
-    parse_chat,
-    parse_inference,
-    require_single_input,
-    require_task,
-)
-from mockinfer.wire.services import resolve_service, services_document
-from mockinfer.wire.tasks import STREAMING_TASKS, TaskType
+from mockinfer.wire.errors import EsError
+from mockinfer.wire.services import services_document
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_COMMON_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path"})
 _ALL = ("_all", "*")
-#: Errors a cluster raises while parsing the REST request, before any stream can start.
-_PARSE_ERRORS = frozenset(
-    {"x_content_parse_exception", "parse_exception", "illegal_argument_exception"}
-)
 
 ROOT_INFO: dict[str, Any] = {
     "name": "mockinfer",
@@ -62,48 +53,9 @@ ROOT_INFO: dict[str, Any] = {
 }
 
 
-def _params(request: web.Request, allowed: Collection[str]) -> None:
-    """Reject query parameters the route does not take, as ES's RestController does."""
-    unknown = [k for k in request.query if k not in _COMMON_PARAMS and k not in allowed]
-    if unknown:
-        plural = "s" if len(unknown) > 1 else ""
-        listed = ", ".join(f"[{k}]" for k in unknown)
-        raise EsError(
-            400,
-            "illegal_argument_exception",
-            f"request [{request.path}] contains unrecognized parameter{plural}: {listed}",
-        )
-    if "timeout" in request.query:
-        parse_time_value(request.query["timeout"], "timeout")
-
-
-def _flag(request: web.Request, name: str) -> bool:
-    value = request.query.get(name)
-    return False if value is None else parse_boolean(value, name)
-
-
-def note_target(request: web.Request) -> tuple[str | None, str]:
-    """(task type segment or None, inference id) from a one- or two-segment path."""
-    first = request.match_info.get("first", "")
-    second = request.match_info.get("second")
-    task, inference_id = (None, first) if second is None else (first, second)
-    request[INFERENCE_ID] = inference_id
-    request[TASK_TYPE] = task
-    return task, inference_id
-
-
-async def _json_body(request: web.Request, parser: str) -> Body:
-    raw = await read_body(request)
-    if not raw:
-        raise request_body_required()
-    body = Body.from_bytes(raw, parser)
-    request[BODY] = body.data
-    return body
-
-
 async def root(request: web.Request) -> web.StreamResponse:
     """`GET /` and `HEAD /`: the cluster info document."""
-    _params(request, ())
+    check_params(request, ())
     if request.method == "HEAD":
         return web.Response(status=200, headers={"Content-Type": "application/json"})
     return json_response(request, ROOT_INFO)
@@ -111,7 +63,7 @@ async def root(request: web.Request) -> web.StreamResponse:
 
 async def get_endpoints(request: web.Request) -> web.StreamResponse:
     """`GET /_inference[/{task_type}][/{inference_id}]`; `_all` and `*` list."""
-    _params(request, ("return_minimal_config",))
+    check_params(request, ("return_minimal_config",))
     backend = request.app[STATE].backend
     if "first" not in request.match_info:
         endpoints = backend.list()
@@ -127,11 +79,11 @@ async def get_endpoints(request: web.Request) -> web.StreamResponse:
 
 async def put_endpoint(request: web.Request) -> web.StreamResponse:
     """`PUT /_inference[/{task_type}]/{inference_id}`: create, answering the stored config."""
-    _params(request, ("timeout",))
+    check_params(request, ("timeout",))
     task, inference_id = note_target(request)
     if task is not None:
         parse_task_type(task)
-    body = await _json_body(request, "inference_endpoint")
+    body = await json_body(request, "inference_endpoint")
     resolve_task_type(task, body.data)
     reject_reserved(inference_id)
     validate_inference_id(inference_id)
@@ -142,11 +94,11 @@ async def put_endpoint(request: web.Request) -> web.StreamResponse:
 
 async def update(request: web.Request) -> web.StreamResponse:
     """`PUT /_inference[/{task_type}]/{inference_id}/_update`."""
-    _params(request, ("timeout",))
+    check_params(request, ("timeout",))
     task, inference_id = note_target(request)
     if task is not None:
         parse_task_type(task)
-    body = await _json_body(request, "inference_endpoint")
+    body = await json_body(request, "inference_endpoint")
     backend = request.app[STATE].backend
     endpoint = update_endpoint(backend.get(inference_id), task, body.data)
     return json_response(request, backend.replace(endpoint).public())
@@ -154,49 +106,19 @@ async def update(request: web.Request) -> web.StreamResponse:
 
 async def delete_endpoint(request: web.Request) -> web.StreamResponse:
     """`DELETE /_inference[/{task_type}]/{inference_id}` with `force` and `dry_run`."""
-    _params(request, ("force", "dry_run"))
+    check_params(request, ("force", "dry_run"))
     task, inference_id = note_target(request)
     task_type = parse_task_type(task) if task is not None else None
     deleted = request.app[STATE].backend.delete(
-        inference_id, task_type, force=_flag(request, "force"), dry_run=_flag(request, "dry_run")
+        inference_id, task_type, force=flag(request, "force"), dry_run=flag(request, "dry_run")
     )
     return json_response(request, {"acknowledged": deleted, "pipelines": [], "indexes": []})
 
 
-def _lookup(request: web.Request, task: str | None, inference_id: str) -> Endpoint:
-    requested = parse_task_type(task) if task is not None else None
-    if requested is TaskType.CHAT_COMPLETION:
-        request[OPENAI_ERRORS] = True
-    endpoint = request.app[STATE].backend.get(inference_id)
-    if endpoint.task_type is TaskType.CHAT_COMPLETION:
-        request[OPENAI_ERRORS] = True
-    require_task(requested, endpoint.task_type, inference_id)
-    return endpoint
-
-
 async def infer(request: web.Request) -> web.StreamResponse:
     """`POST /_inference[/{task_type}]/{inference_id}`: perform inference."""
-    _params(request, ("timeout",))
-    task, inference_id = note_target(request)
-    if task is not None:
-        parse_task_type(task)
-    request[OPENAI_ERRORS] = task == TaskType.CHAT_COMPLETION.value
-    raw_body = await _json_body(request, INFERENCE_PARSER)
-    endpoint = _lookup(request, task, inference_id)
-    responder = request.app[STATE].responder
-    if endpoint.task_type is TaskType.CHAT_COMPLETION:
-        reply = responder.chat(endpoint, parse_chat(raw_body))
-    else:
-        call = parse_inference(raw_body, endpoint.task_type)
-        if endpoint.task_type is TaskType.COMPLETION:
-            require_single_input(call, _completion_label(endpoint))
-        reply = responder.infer(endpoint, call)
-    return json_response(request, reply.body, reply.status)
-
-
-def _completion_label(endpoint: Endpoint) -> str:
-    spec = resolve_service(endpoint.service)
-    return spec.completion_label if spec else endpoint.service
+    call = await parse_call(request, stream=False)
+    return await answer(request, lambda: request.app[STATE].synthesizer.answer(call))
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -206,63 +128,50 @@ async def stream(request: web.Request) -> web.StreamResponse:
     (unknown endpoint, task mismatch, validation) is one `event: error`, as ES's SSE listener
     writes it.
     """
-    _params(request, ("timeout",))
-    task, inference_id = note_target(request)
-    request[STREAMED] = True
-    if task is not None:
-        parse_task_type(task)
-    openai = task == TaskType.CHAT_COMPLETION.value
-    request[OPENAI_ERRORS] = openai
-    body = await _json_body(request, CHAT_PARSER if openai else INFERENCE_PARSER)
-    responder = request.app[STATE].responder
     try:
-        endpoint = _lookup(request, task, inference_id)
-        openai = endpoint.task_type is TaskType.CHAT_COMPLETION
-        if endpoint.task_type not in STREAMING_TASKS:
-            raise _streaming_not_allowed(endpoint)
-        if openai:
-            reply = responder.stream_chat(endpoint, parse_chat(body))
-        else:
-            call = parse_inference(body, endpoint.task_type)
-            require_single_input(call, _completion_label(endpoint))
-            reply = responder.stream_completion(endpoint, call)
-    except EsError as error:
-        if error.error_type in _PARSE_ERRORS:
-            raise
-        return await stream_error(request, error, openai=openai)
-    return await stream_response(request, reply)
+        call = await parse_call(request, stream=True)
+    except StreamFailure as failure:
+        return await stream_error(request, failure.error)
+    return await answer(request, lambda: request.app[STATE].synthesizer.answer(call))
 
 
-def _streaming_not_allowed(endpoint: Endpoint) -> EsError:
-    spec = resolve_service(endpoint.service)
-    if spec is not None and spec.task_types & STREAMING_TASKS:
-        streamable = ",".join(t.value for t in sorted(spec.task_types & STREAMING_TASKS, key=str))
-        reason = (
-            f"Streaming is not allowed for service [{endpoint.service}] and task "
-            f"[{endpoint.task_type.value}]. Supported tasks: [{streamable}]"
-        )
-    else:
-        reason = f"Streaming is not allowed for service [{endpoint.service}]."
-    return EsError(405, "status_exception", reason)
+#: The handlers that perform inference: the ones stubs can answer.
+INFERENCE_HANDLERS: tuple[Handler, ...] = (infer, stream)
+
+
+#: Handlers whose success changes the registry.
+_REGISTRY_HANDLERS: tuple[Handler, ...] = (put_endpoint, update, delete_endpoint)
+
+
+async def replay_effects(request: web.Request) -> None:
+    """Change the registry as a replayed successful create, update or delete did when recorded.
+
+    Later requests answered locally (stubs, `fallback=synthesize`) then find the endpoint the
+    cassette created. What mockinfer itself would refuse leaves the registry as it is: the
+    recorded answer stands either way.
+    """
+    if request.match_info.handler in _REGISTRY_HANDLERS:
+        with contextlib.suppress(EsError):
+            await request.match_info.handler(request)
 
 
 async def get_services(request: web.Request) -> web.StreamResponse:
     """`GET /_inference/_services[/{task_type}]`: the services this cluster accepts."""
-    _params(request, ())
+    check_params(request, ())
     task = request.match_info.get("task_type")
     return json_response(request, services_document(parse_task_type(task) if task else None))
 
 
 async def get_region_policy(request: web.Request) -> web.StreamResponse:
     """`GET /_inference/_region_policy`."""
-    _params(request, ())
+    check_params(request, ())
     return json_response(request, request.app[STATE].backend.region_policy())
 
 
 async def put_region_policy(request: web.Request) -> web.StreamResponse:
     """`PUT /_inference/_region_policy`: exactly one of `allowed_geos` and `allowed_regions`."""
-    _params(request, ("force",))
-    body = (await _json_body(request, "region_policy")).data
+    check_params(request, ("force",))
+    body = (await json_body(request, "region_policy")).data
     body.pop("force", None)
     unknown = [k for k in body if k not in ("region_policy",)]
     if unknown:
@@ -295,7 +204,7 @@ async def put_region_policy(request: web.Request) -> web.StreamResponse:
 
 async def delete_region_policy(request: web.Request) -> web.StreamResponse:
     """`DELETE /_inference/_region_policy`."""
-    _params(request, ())
+    check_params(request, ())
     request.app[STATE].backend.delete_region_policy()
     return json_response(request, {"acknowledged": True})
 

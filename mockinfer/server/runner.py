@@ -15,7 +15,7 @@ from aiohttp import web
 from mockinfer.backend import Backend, CallJournal
 from mockinfer.cassette.store import Cassette
 from mockinfer.engines.cassettes import CassetteEngine, open_cassette
-from mockinfer.engines.compose import Responder
+from mockinfer.engines.faults import FaultHandle, FaultRegistry, FaultRule
 from mockinfer.engines.stubs import Stub, StubRegistry
 from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.errors import MockinferError, ServerError
@@ -58,7 +58,7 @@ class MockInferServer:
         self.port = port
         self.state = ServerState(
             backend=Backend(),
-            responder=Responder(Synthesizer(seed=seed, timing=timing)),
+            synthesizer=Synthesizer(seed=seed, timing=timing),
             max_body_bytes=max_body_bytes,
         )
         self._url: str | None = None
@@ -86,20 +86,36 @@ class MockInferServer:
     @property
     def seed(self) -> int:
         """The master seed of synthesized results."""
-        return self.state.responder.synthesizer.seed
+        return self.state.synthesizer.seed
 
     @seed.setter
     def seed(self, value: int) -> None:
-        self.state.responder.synthesizer.seed = value
+        self.state.synthesizer.seed = value
 
     @property
     def stubs(self) -> StubRegistry:
         """The registered stubs, newest first."""
-        return self.state.responder.stubs
+        return self.state.stubs
 
     def stub(self, **fields: Any) -> Stub:
-        """Register a reply for matching requests; see `mockinfer.Stub` for the fields."""
+        """Register a reply for matching requests; see `mockinfer.Stub` for the fields.
+
+        Raises `ConfigurationError` (a `ValueError`) for an invalid argument.
+        """
         return self.stubs.add(Stub(**fields))
+
+    @property
+    def faults(self) -> FaultRegistry:
+        """The registered faults."""
+        return self.state.faults
+
+    def fault(self, **rule: Any) -> FaultHandle:
+        """Make matching requests fail, stall or break mid-stream (see `mockinfer.FaultRule`).
+
+        Returns a handle with the fault's `id` and `hits`; `handle.remove()` stops it. Raises
+        `ConfigurationError` (a `ValueError`) for an invalid rule.
+        """
+        return self.faults.add(FaultRule.from_mapping(rule))
 
     @contextmanager
     def use_cassette(self, path: str | Path, **options: Any) -> Iterator[Cassette]:
@@ -135,26 +151,24 @@ class MockInferServer:
         return engine.cassette
 
     def reset(self) -> None:
-        """Back to a fresh cluster: default endpoints, no stubs, empty journal, no faults."""
-        self.state.backend.reset()
-        self.state.responder.stubs.clear()
-        self.state.faults.clear()
+        """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal."""
+        self.state.reset()
 
-    def take_faults(self) -> list[BaseException]:
+    def take_failures(self) -> list[BaseException]:
         """The failures kept inside the server since the last call, removed from it.
 
-        Only the faults taken are removed, so one the server thread adds meanwhile is kept.
+        Only the failures taken are removed, so one the server thread adds meanwhile is kept.
         """
-        faults = self.state.faults
-        taken = faults[: len(faults)]
-        del faults[: len(taken)]
+        failures = self.state.failures
+        taken = failures[: len(failures)]
+        del failures[: len(taken)]
         return taken
 
-    def raise_faults(self) -> None:
+    def raise_failures(self) -> None:
         """Raise the first failure that happened inside the server since the last call."""
-        faults = self.take_faults()
-        if faults:
-            first, *rest = faults
+        failures = self.take_failures()
+        if failures:
+            first, *rest = failures
             more = f" (and {len(rest)} more)" if rest else ""
             raise ServerError(
                 f"mockinfer failed while answering a request{more}: {first!r}"

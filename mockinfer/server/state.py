@@ -8,9 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from mockinfer.backend import Backend
+from mockinfer.dialects import ES, Dialect
 from mockinfer.engines.cassettes import CassetteEngine
-from mockinfer.engines.compose import Responder
+from mockinfer.engines.faults import FaultRegistry, Firing, RequestFacts
+from mockinfer.engines.stubs import StubRegistry
 from mockinfer.engines.synthesize import Synthesizer
+from mockinfer.wire.requests import InferenceCall
 
 #: ES's default `http.max_content_length`.
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
@@ -18,19 +21,40 @@ DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
 
 @dataclass
 class ServerState:
-    """Everything the handlers share: the registry, the engines and the faults to report."""
+    """Everything the handlers share: registry, engines, faults, and failures to report."""
 
     backend: Backend = field(default_factory=Backend)
-    responder: Responder = field(default_factory=lambda: Responder(Synthesizer()))
+    synthesizer: Synthesizer = field(default_factory=Synthesizer)
+    stubs: StubRegistry = field(default_factory=StubRegistry)
+    faults: FaultRegistry = field(default_factory=FaultRegistry)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    faults: list[BaseException] = field(default_factory=list)
+    #: Exceptions raised inside the server, kept to fail the test that caused them.
+    failures: list[BaseException] = field(default_factory=list)
     cassette: CassetteEngine | None = None
+
+    def reset(self) -> None:
+        """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal."""
+        self.backend.reset()
+        self.stubs.clear()
+        self.faults.clear()
+        self.failures.clear()
 
 
 STATE = web.AppKey("mockinfer.state", ServerState)
-#: Request keys the handlers fill in for the journal and error rendering.
+#: Request keys the links and handlers fill in for rendering and the journal.
+RAW_BODY = web.RequestKey("mockinfer.raw_body", bytes)
 BODY = web.RequestKey[Any]("mockinfer.body")
-OPENAI_ERRORS = web.RequestKey("mockinfer.openai_errors", bool)
+DIALECT = web.RequestKey[Dialect]("mockinfer.dialect")
 INFERENCE_ID = web.RequestKey("mockinfer.inference_id", str)
 TASK_TYPE = web.RequestKey[str | None]("mockinfer.task_type")
 STREAMED = web.RequestKey("mockinfer.streamed", bool)
+SOURCE = web.RequestKey("mockinfer.source", str)
+FACTS = web.RequestKey("mockinfer.facts", RequestFacts)
+FIRING = web.RequestKey("mockinfer.firing", Firing)
+CALL = web.RequestKey("mockinfer.call", InferenceCall)
+JOURNAL_ENTRY = web.RequestKey[tuple[int, int]]("mockinfer.journal_entry")
+
+
+def dialect_of(request: web.Request) -> Dialect:
+    """The dialect this request is answered in (ES's unless a route chose another)."""
+    return request[DIALECT] if DIALECT in request else ES

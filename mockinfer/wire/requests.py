@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mockinfer.wire.endpoints import Endpoint
 from mockinfer.wire.errors import EsError, bad_request, validation_failed
 from mockinfer.wire.tasks import TaskType
 
@@ -406,3 +407,16 @@ def require_single_input(call: InferenceInput, completion_label: str) -> None:
         raise EsError(
             400, "status_exception", f"{completion_label} completions only accepts 1 input"
         )
+
+
+@dataclass(frozen=True)
+class InferenceCall:
+    """A validated perform-inference request: its endpoint, what it asks, whether streamed.
+
+    Exactly one of `input` (every task but chat) and `chat` is set.
+    """
+
+    endpoint: Endpoint
+    input: InferenceInput | None = None
+    chat: ChatRequest | None = None
+    stream: bool = False

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mockinfer.wire.results import Recorded
+
 from mockinfer.cassette.format import Interaction, RecordedRequest, RecordedResponse
 from mockinfer.cassette.redact import Redactor, find_credentials
 from mockinfer.cassette.store import Cassette
 from mockinfer.engines.cassettes import CassetteEngine
 from mockinfer.engines.record import Recorder
-from mockinfer.engines.replies import RawReply
 
 
 def test_user_info_leaves_the_upstream_url_and_becomes_basic_auth() -> None:
@@ -55,6 +56,6 @@ def test_a_gzip_body_recorded_by_vcrpy_replays_decoded(tmp_path: Path) -> None:
     )
     engine = CassetteEngine(Cassette(tmp_path / "none.yaml", record_mode="none"))
     reply = engine.replay(Interaction(RecordedRequest("POST", "http://h/_inference/x"), response))
-    assert isinstance(reply, RawReply)
+    assert isinstance(reply, Recorded)
     assert reply.body == body
     assert reply.headers == (("Content-Type", "application/json"),)

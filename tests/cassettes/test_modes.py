@@ -64,7 +64,7 @@ def assert_miss(resp: RawResponse, server: MockInferServer, kind: str) -> str:
     assert error["error"]["type"] == "replay_miss_exception"
     assert error["error"]["root_cause"][0]["type"] == "replay_miss_exception"
     with pytest.raises(ServerError) as raised:
-        server.raise_faults()
+        server.raise_failures()
     miss = raised.value.__cause__
     assert isinstance(miss, ReplayMiss) and miss.kind == kind
     assert str(miss) == error["error"]["reason"]
@@ -162,7 +162,7 @@ def test_an_unreachable_upstream_is_an_es_error_and_nothing_is_written(
     assert f"could not reach the upstream {upstream}" in error["error"]["reason"]
     assert not cassette.exists()
     with pytest.raises(ServerError, match="could not reach the upstream"):
-        server.raise_faults()
+        server.raise_failures()
 
 
 @pytest.mark.parametrize("mode", ["once", "new_episodes", "all"])
@@ -220,7 +220,7 @@ def test_fallback_error_and_synthesize(
     with server.use_cassette(cassette, fallback="synthesize"):
         answered = send(server.url, path, body)
     assert (answered.status, answered.body) == (200, synthesized.body)
-    assert server.state.faults == []
+    assert server.state.failures == []
     assert cassette.exists() == exists
 
 

@@ -313,7 +313,7 @@ def test_user_redaction_rules_remove_more_and_still_match(
     assert miss.json()["error"]["type"] == "replay_miss_exception"
     assert "body.task_settings.user_email" in miss.json()["error"]["reason"]
     with pytest.raises(Exception, match="no recorded interaction matches"):
-        server.raise_faults()
+        server.raise_failures()
 
 
 def test_upstream_api_key_replaces_the_clients_credentials(

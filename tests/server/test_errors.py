@@ -317,4 +317,4 @@ def test_server_keeps_serving_after_bad_input(server: MockInferServer, es: Elast
         resp = raw_request(server.url, "POST", f"/_inference/{E5}", body, JSON)
         assert 400 <= resp.status < 500, (body[:20], resp.status, resp.body[:200])
     assert es.inference.text_embedding(inference_id=E5, input="alive")["text_embedding"]
-    assert not server.state.faults
+    assert not server.state.failures

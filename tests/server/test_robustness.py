@@ -40,7 +40,7 @@ def test_a_client_hanging_up_mid_stream_is_not_a_fault(
         time.sleep(0.05)
     (call,) = server.calls.filter(path="/_inference/completion/llm/_stream")
     assert call.status == 200 and call.streamed
-    assert server.take_faults() == []
+    assert server.take_failures() == []
     assert es.inference.text_embedding(inference_id=E5, input="still serving")["text_embedding"]
 
 
@@ -129,7 +129,7 @@ def test_odd_task_settings_and_tool_schemas_still_answer(
         assert resp.status == 200, (schema, resp.body[:200])
         assert time.monotonic() - started < 1.0
         assert resp.json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "f"
-    assert server.take_faults() == []
+    assert server.take_failures() == []
 
 
 def test_text_stubs_do_not_answer_embeddings(server: MockInferServer, es: Elasticsearch) -> None:

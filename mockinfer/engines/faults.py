@@ -1,0 +1,432 @@
+"""Faults: make matching requests fail, stall or break mid-stream, the first link of the chain.
+
+A rule has the same fields on every surface (Python keyword arguments, the pytest marker, a
+YAML or JSON file, the HTTP admin API):
+
+- which requests: `inference_id`, `task_type`, `stream`, `method`, `path` (a glob), `input`
+  (a substring of any input, the rerank query or the last user message), `header`
+  (`{name: value-glob}`); omitted means any. A rule with a stream action matches streamed
+  requests only unless `stream` says otherwise.
+- when: `after` (let the first N matching requests through), `times` (fire N times, then
+  stop), `probability` (0-1, drawn from the server seed, so a run is reproducible).
+- what: `status` (the HTTP status the client receives; `retry_after` adds `Retry-After` and
+  alone means 429), `error_type` and `reason` (override the body); `delay` (seconds before
+  the response head); `event_delay` (extra seconds between stream events); `error_after`,
+  `truncate_after`, `disconnect_after` (N stream events, then an error event, a clean close
+  without `[DONE]`, or a reset connection); `disconnect` (reset before any response).
+
+Bodies are what Elasticsearch sends when its provider fails (`BaseResponseHandler`'s wording,
+`status_exception`), so application code sees exactly what it would see in production.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import json
+import math
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mockinfer.errors import ConfigurationError
+from mockinfer.generators.seeds import canonical_json, unit_fraction
+from mockinfer.wire.errors import EsError
+from mockinfer.wire.results import Ending, StreamPlan
+from mockinfer.wire.tasks import TaskType
+
+_TASKS = tuple(t.value for t in TaskType)
+_ENDINGS = ("error_after", "truncate_after", "disconnect_after")
+#: What a provider says when it rate-limits, as OpenAI words it.
+_PROVIDER_RATE_LIMIT = "Rate limit reached for requests"
+_PROVIDER_STREAM_ERROR = "The server had an error while processing your request"
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One fault: which requests it hits, when, and what happens to them (see the module)."""
+
+    inference_id: str | None = None
+    task_type: str | None = None
+    stream: bool | None = None
+    method: str | None = None
+    path: str | None = None
+    input: str | None = None
+    header: Mapping[str, str] | None = None
+    after: int = 0
+    times: int | None = None
+    probability: float = 1.0
+    status: int | None = None
+    retry_after: float | None = None
+    error_type: str | None = None
+    reason: str | None = None
+    delay: float = 0.0
+    event_delay: float = 0.0
+    error_after: int | None = None
+    truncate_after: int | None = None
+    disconnect_after: int | None = None
+    disconnect: bool = False
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @classmethod
+    def from_mapping(cls, rule: Any, where: str = "fault") -> FaultRule:
+        """A rule from a mapping with the contract's field names; errors name `where`."""
+        if not isinstance(rule, Mapping):
+            raise ConfigurationError(f"{where}: a fault rule is a mapping, got {rule!r}")
+        unknown = sorted(str(k) for k in rule if k not in FIELD_NAMES)
+        if unknown:
+            raise ConfigurationError(
+                f"{where}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(FIELD_NAMES)}"
+            )
+        try:
+            return cls(**{str(k): v for k, v in rule.items()})
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{where}: {exc}") from None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields that differ from their defaults, with the contract's names."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value != f.default:
+                values[f.name] = dict(value) if isinstance(value, Mapping) else value
+        return values
+
+    @property
+    def streams_only(self) -> bool:
+        """Whether the rule matches streamed requests only (by `stream`, or by a stream action)."""
+        if self.stream is not None:
+            return self.stream
+        return self.has_stream_action
+
+    @property
+    def has_stream_action(self) -> bool:
+        """Whether the rule slows or cuts streams."""
+        return self.event_delay > 0 or any(getattr(self, name) is not None for name in _ENDINGS)
+
+    @property
+    def answers(self) -> bool:
+        """Whether the fault answers instead of the chain (an error status, or a reset)."""
+        return self.disconnect or (self.http_status is not None)
+
+    @property
+    def http_status(self) -> int | None:
+        """The status the client receives in place of an answer, if the fault gives one."""
+        if self.error_after is not None:
+            return None
+        if self.status is not None:
+            return self.status
+        return 429 if self.retry_after is not None else None
+
+
+FIELD_NAMES = tuple(f.name for f in fields(FaultRule))
+
+
+def _validate(rule: FaultRule) -> None:
+    for name in ("inference_id", "method", "path", "input", "error_type", "reason"):
+        value = getattr(rule, name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigurationError(f"{name} must be a non-empty string, got {value!r}")
+    if rule.task_type is not None and rule.task_type not in _TASKS:
+        raise ConfigurationError(
+            f"task_type must be one of {', '.join(_TASKS)}, got {rule.task_type!r}"
+        )
+    for name in ("stream", "disconnect"):
+        value = getattr(rule, name)
+        if value is not None and not isinstance(value, bool):
+            raise ConfigurationError(f"{name} must be true or false, got {value!r}")
+    if rule.header is not None and (
+        not isinstance(rule.header, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in rule.header.items())
+    ):
+        raise ConfigurationError(f"header must map header names to values, got {rule.header!r}")
+    _count("after", rule.after, minimum=0)
+    _count("times", rule.times, minimum=1)
+    for name in _ENDINGS:
+        _count(name, getattr(rule, name), minimum=0)
+    for name in ("delay", "event_delay", "retry_after"):
+        _seconds(name, getattr(rule, name))
+    if not _is_number(rule.probability) or not 0.0 <= rule.probability <= 1.0:
+        raise ConfigurationError(f"probability must be between 0 and 1, got {rule.probability!r}")
+    if rule.status is not None and (
+        not isinstance(rule.status, int)
+        or isinstance(rule.status, bool)
+        or not 400 <= rule.status <= 599
+    ):
+        raise ConfigurationError(
+            f"status must be an HTTP error status (400-599), got {rule.status!r}"
+        )
+    _check_actions(rule)
+
+
+def _check_actions(rule: FaultRule) -> None:
+    endings = [name for name in _ENDINGS if getattr(rule, name) is not None]
+    if rule.disconnect:
+        endings.append("disconnect")
+    if len(endings) > 1:
+        raise ConfigurationError(f"a fault ends a stream one way only, got {', '.join(endings)}")
+    if rule.status is not None and endings and endings != ["error_after"]:
+        raise ConfigurationError(f"status goes with error_after, not with {endings[0]}")
+    if rule.retry_after is not None and rule.error_after is not None:
+        raise ConfigurationError("retry_after is a response header; it cannot follow error_after")
+    if (rule.error_type or rule.reason) and rule.http_status is None and rule.error_after is None:
+        raise ConfigurationError("error_type and reason go with status or error_after")
+    if rule.stream is False and rule.has_stream_action:
+        raise ConfigurationError("stream actions (event_delay, *_after) need stream requests")
+    acts = (
+        rule.answers
+        or endings
+        or rule.delay > 0
+        or rule.event_delay > 0
+        or rule.error_after is not None
+    )
+    if not acts:
+        raise ConfigurationError(
+            "a fault needs something to do: status, retry_after, delay, event_delay, "
+            "error_after, truncate_after, disconnect_after or disconnect"
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(name: str, value: Any, *, minimum: int) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigurationError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _seconds(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if not _is_number(value) or value < 0:
+        raise ConfigurationError(f"{name} must be seconds >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What a rule can match on, read from one request."""
+
+    method: str
+    path: str
+    inference_id: str | None = None
+    task_type: str | None = None
+    stream: bool = False
+    texts: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """A header's value, by case-insensitive name."""
+        return self.headers.get(name.lower())
+
+
+def _matches(rule: FaultRule, facts: RequestFacts) -> bool:
+    if rule.stream is not None:
+        if rule.stream != facts.stream:
+            return False
+    elif rule.streams_only and not facts.stream:
+        return False
+    if rule.inference_id is not None and rule.inference_id != facts.inference_id:
+        return False
+    if rule.task_type is not None and rule.task_type != facts.task_type:
+        return False
+    if rule.method is not None and rule.method.upper() != facts.method.upper():
+        return False
+    if rule.path is not None and not fnmatch.fnmatchcase(facts.path, rule.path):
+        return False
+    if rule.input is not None and not any(rule.input in text for text in facts.texts):
+        return False
+    for name, pattern in (rule.header or {}).items():
+        value = facts.header(name)
+        if value is None or not fnmatch.fnmatchcase(value, pattern):
+            return False
+    return True
+
+
+@dataclass
+class FaultHandle:
+    """A registered fault: its id, its rule, and how often it fired."""
+
+    id: str
+    rule: FaultRule
+    hits: int = 0
+    seen: int = 0
+    _registry: FaultRegistry | None = field(default=None, repr=False)
+
+    def remove(self) -> None:
+        """Stop this fault."""
+        if self._registry is not None:
+            self._registry.remove(self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The rule with its id and hit count, as the admin API lists it."""
+        return {"id": self.id, "hits": self.hits, **self.rule.as_dict()}
+
+
+@dataclass(frozen=True)
+class Firing:
+    """A fault that fired on one request."""
+
+    id: str
+    rule: FaultRule
+
+    def error(self, facts: RequestFacts) -> EsError | None:
+        """The error answered instead of the request, for a status fault."""
+        status = self.rule.http_status
+        if status is None:
+            return None
+        headers = {}
+        if self.rule.retry_after is not None:
+            headers["Retry-After"] = f"{self.rule.retry_after:g}"
+        error_type, reason = self._wording(status, facts, mid_stream=False)
+        return EsError(status, error_type, reason, headers=headers)
+
+    def shape(self, plan: StreamPlan, facts: RequestFacts, *, chat: bool) -> StreamPlan:
+        """The stream as this fault leaves it: slowed down, and cut where the rule says."""
+        rule = self.rule
+        if rule.event_delay > 0:
+            plan = plan.slowed(rule.event_delay)
+        if rule.error_after is not None:
+            status = rule.status or 500
+            error_type, reason = self._wording(status, facts, mid_stream=True, chat=chat)
+            return plan.cut(rule.error_after, Ending.ERROR, EsError(status, error_type, reason))
+        if rule.truncate_after is not None:
+            return plan.cut(rule.truncate_after, Ending.TRUNCATED)
+        if rule.disconnect_after is not None:
+            return plan.cut(rule.disconnect_after, Ending.DISCONNECTED)
+        return plan
+
+    def _wording(
+        self, status: int, facts: RequestFacts, *, mid_stream: bool, chat: bool = False
+    ) -> tuple[str, str]:
+        rule = self.rule
+        error_type = rule.error_type or ("server_error" if chat and mid_stream else None)
+        if rule.reason is not None:
+            return error_type or "status_exception", rule.reason
+        return provider_failure(status, facts, error_type=error_type, mid_stream=mid_stream)
+
+
+def provider_failure(
+    status: int, facts: RequestFacts, *, error_type: str | None = None, mid_stream: bool = False
+) -> tuple[str, str]:
+    """(error type, reason) ES gives when the provider behind an endpoint answers `status`.
+
+    Wording of ES's `BaseResponseHandler`; a timeout is ES's `timeout_exception`.
+    """
+    entity = facts.inference_id or facts.path
+    if error_type == "timeout_exception" or (error_type is None and status == 408):
+        return "timeout_exception", f"Request timed out after [30s] for inference id [{entity}]"
+    if mid_stream and status == 500:
+        prefix = "Received an error response"
+        reason = f"{prefix} for request from inference entity id [{entity}]"
+        return (
+            error_type or "status_exception",
+            f"{reason}. Error message: [{_PROVIDER_STREAM_ERROR}]",
+        )
+    prefix = _PREFIXES.get(status) or (
+        "Received a server error status code"
+        if status >= 500
+        else "Received an unsuccessful status code"
+    )
+    reason = f"{prefix} for request from inference entity id [{entity}] status [{status}]"
+    if status == 429:
+        reason += f". Error message: [{_PROVIDER_RATE_LIMIT}]"
+    return error_type or "status_exception", reason
+
+
+_PREFIXES = {
+    400: "Received a bad request status code",
+    401: "Received an authentication error status code",
+    403: "Received a permission denied error status code",
+    413: "Received a content too large status code",
+    422: "Received an input validation error response",
+    429: "Received a rate limit status code",
+    503: "Received a server busy error status code",
+}
+
+
+class FaultRegistry:
+    """The faults of one server, tried newest first; the first that fires wins."""
+
+    def __init__(self) -> None:
+        self._faults: list[FaultHandle] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def add(self, rule: FaultRule) -> FaultHandle:
+        """Register a fault and return its handle."""
+        with self._lock:
+            handle = FaultHandle(f"fault-{next(self._ids)}", rule, _registry=self)
+            self._faults.insert(0, handle)
+        return handle
+
+    def remove(self, fault_id: str) -> bool:
+        """Remove one fault by id; whether it was there."""
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if f.id != fault_id]
+            return len(self._faults) != before
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def __len__(self) -> int:
+        return len(self._faults)
+
+    def __iter__(self) -> Iterator[FaultHandle]:
+        with self._lock:
+            return iter(list(reversed(self._faults)))
+
+    def fire(self, facts: RequestFacts, seed: int) -> Firing | None:
+        """The fault that fires on this request, counting it; None when none does."""
+        with self._lock:
+            for handle in self._faults:
+                rule = handle.rule
+                if not _matches(rule, facts):
+                    continue
+                handle.seen += 1
+                if handle.seen <= rule.after:
+                    continue
+                if rule.times is not None and handle.hits >= rule.times:
+                    continue
+                if rule.probability < 1.0:
+                    draw = unit_fraction(
+                        str(seed), "fault", canonical_json(rule.as_dict()), str(handle.seen)
+                    )
+                    if draw >= rule.probability:
+                        continue
+                handle.hits += 1
+                return Firing(handle.id, rule)
+        return None
+
+
+def load_rules(path: Path) -> list[FaultRule]:
+    """The rules of a YAML or JSON file holding a list of rules."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read fault file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ConfigurationError(
+            f"{path} is not valid {path.suffix[1:] or 'YAML'}: {exc}"
+        ) from None
+    return rules_from(data, str(path))
+
+
+def rules_from(data: Any, where: str) -> list[FaultRule]:
+    """Rules from a list of mappings (a file's content, or the marker's `faults=`)."""
+    if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+        raise ConfigurationError(f"{where}: faults are a list of rules, got {data!r}")
+    return [FaultRule.from_mapping(rule, f"{where}: fault {i + 1}") for i, rule in enumerate(data)]

@@ -1,0 +1,106 @@
+"""The faults link: a fault that fires answers instead of the chain, or shapes what it answers.
+
+An error status or a reset answers here and nothing downstream runs (a recording is not made).
+A delay waits before the rest of the chain. Stream faults (slow drip, error, truncation,
+reset after N events) are left on the request for the stream writer, whichever link answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockinfer.dialects import ES_CHAT
+from mockinfer.engines.faults import RequestFacts
+from mockinfer.generators.chat import last_user_text
+from mockinfer.server.body import read_body
+from mockinfer.server.calls import note_target
+from mockinfer.server.render import disconnect, stream_error
+from mockinfer.server.state import BODY, DIALECT, FACTS, FIRING, SOURCE, STATE, STREAMED
+from mockinfer.wire.errors import EsError
+from mockinfer.wire.tasks import TaskType
+
+
+async def answer(request: web.Request, following: Handler) -> web.StreamResponse:
+    """Fire the first matching fault, if any, then answer or pass on."""
+    state = request.app[STATE]
+    if not len(state.faults):
+        return await following(request)
+    facts = await request_facts(request)
+    firing = state.faults.fire(facts, state.synthesizer.seed)
+    if firing is None:
+        return await following(request)
+    request[FIRING] = firing
+    request[FACTS] = facts
+    if facts.task_type == TaskType.CHAT_COMPLETION.value:
+        request[DIALECT] = ES_CHAT
+    rule = firing.rule
+    if rule.delay > 0:
+        await asyncio.sleep(rule.delay)
+    if rule.disconnect:
+        request[SOURCE] = "fault"
+        return await disconnect(request)
+    error = firing.error(facts)
+    if error is None:
+        return await following(request)
+    request[SOURCE] = "fault"
+    if facts.stream:
+        return await stream_error(request, error)
+    raise error
+
+
+async def request_facts(request: web.Request) -> RequestFacts:
+    """What fault rules match on, read leniently: a malformed body just has no text."""
+    inference_id: str | None = None
+    task: str | None = None
+    if "first" in request.match_info:
+        task, inference_id = note_target(request)
+        if task is None:
+            endpoints = request.app[STATE].backend
+            if endpoints.has(inference_id):
+                task = endpoints.get(inference_id).task_type.value
+    stream = request.path.endswith("/_stream")
+    if stream:
+        request[STREAMED] = True
+    return RequestFacts(
+        method=request.method,
+        path=request.path,
+        inference_id=inference_id,
+        task_type=task,
+        stream=stream,
+        texts=await _texts(request),
+        headers={k.lower(): v for k, v in request.headers.items()},
+    )
+
+
+async def _texts(request: web.Request) -> tuple[str, ...]:
+    try:
+        raw = await read_body(request)
+    except EsError:
+        return ()
+    if not raw:
+        return ()
+    try:
+        body: Any = json.loads(raw)
+    except ValueError:
+        request[BODY] = raw.decode("utf-8", "replace")
+        return ()
+    request[BODY] = body
+    if not isinstance(body, Mapping):
+        return ()
+    texts: list[str] = []
+    given = body.get("input")
+    if isinstance(given, str):
+        texts.append(given)
+    elif isinstance(given, list):
+        texts.extend(item for item in given if isinstance(item, str))
+    if isinstance(body.get("query"), str):
+        texts.append(body["query"])
+    if isinstance(body.get("messages"), list):
+        texts.append(last_user_text(body))
+    return tuple(texts)

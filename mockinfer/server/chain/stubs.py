@@ -1,0 +1,41 @@
+"""The stubs link: a matching stub answers the inference request here, over any cassette.
+
+A stubbed request is answered locally and never recorded. With a cassette in use, a stub can
+answer an endpoint mockinfer does not hold when the path names its task type: the cassette's
+cluster had it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockinfer.server.calls import StreamFailure, parse_call
+from mockinfer.server.render import answer as render
+from mockinfer.server.render import stream_error
+from mockinfer.server.routes import INFERENCE_HANDLERS
+from mockinfer.server.state import SOURCE, STATE
+from mockinfer.wire.errors import EsError
+
+
+async def answer(request: web.Request, following: Handler) -> web.StreamResponse:
+    """Answer from the newest matching stub, or pass on."""
+    state = request.app[STATE]
+    if not len(state.stubs) or request.match_info.handler not in INFERENCE_HANDLERS:
+        return await following(request)
+    stream = request.path.endswith("/_stream")
+    try:
+        call = await parse_call(request, stream=stream, known_only=state.cassette is None)
+    except (EsError, StreamFailure):
+        return await following(request)  # what is wrong is answered downstream, as a cluster would
+    try:
+        outcome = state.stubs.answer(call, state.synthesizer)
+    except EsError as error:
+        request[SOURCE] = "stub"
+        if stream:
+            return await stream_error(request, error)
+        raise
+    if outcome is None:
+        return await following(request)
+    request[SOURCE] = "stub"
+    return await render(request, lambda: outcome)
