@@ -308,7 +308,9 @@ class Firing:
         self, status: int, facts: RequestFacts, *, mid_stream: bool, chat: bool = False
     ) -> tuple[str, str]:
         rule = self.rule
-        error_type = rule.error_type or ("server_error" if chat and mid_stream else None)
+        # OpenAI's own type for an error in the middle of a chat stream.
+        generic = chat and mid_stream and status == 500
+        error_type = rule.error_type or ("server_error" if generic else None)
         if rule.reason is not None:
             return error_type or "status_exception", rule.reason
         return provider_failure(status, facts, error_type=error_type, mid_stream=mid_stream)

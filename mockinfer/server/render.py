@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
+import struct
 import time
 import zlib
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -48,8 +51,6 @@ def gzip_bytes(payload: bytes) -> bytes:
 
 def json_response(request: web.Request, body: Any, status: int = 200) -> web.Response:
     """A JSON response honouring `filter_path`, `pretty` and gzip."""
-    import orjson
-
     query = request.query
     spec = query.get("filter_path")
     if spec:
@@ -172,8 +173,13 @@ async def _end(request: web.Request, response: web.StreamResponse, plan: StreamP
 def reset(request: web.Request) -> None:
     """Reset the client's connection: no more bytes, a TCP RST instead of a clean close."""
     transport = request.transport
-    if transport is not None:
-        transport.abort()
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        # A zero linger time makes close() send RST: the client sees a reset connection.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 async def disconnect(request: web.Request) -> web.StreamResponse:

@@ -8,13 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mockinfer.wire.results import Recorded
-
 from mockinfer.cassette.format import Interaction, RecordedRequest, RecordedResponse
 from mockinfer.cassette.redact import Redactor, find_credentials
 from mockinfer.cassette.store import Cassette
 from mockinfer.engines.cassettes import CassetteEngine
 from mockinfer.engines.record import Recorder
+from mockinfer.wire.results import Recorded
 
 
 def test_user_info_leaves_the_upstream_url_and_becomes_basic_auth() -> None:
