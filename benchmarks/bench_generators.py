@@ -10,7 +10,8 @@ Rows:
   ``{"text_embedding": [{"embedding": [...]}, ...]}`` body); fresh texts every repetition, so
   per-text work is never served from a cache.
 * server path: what mockinfer really does per request, ``Synthesizer.infer`` (generation as a
-  numpy array, encoded with orjson, cached per input) plus ``compact_json`` of the body: cold
+  numpy array, cached per input) rendered by the ES dialect (orjson, encodings of repeated
+  rows cached) and encoded as the body: cold
   (fresh texts) and warm (texts seen before, as in a test suite that repeats its inputs).
 * completion stream: ``completion_text`` (budget 2600 tokens, so ~600-1100 events) +
   ``split_deltas`` + ``event_offsets`` + one ``json.dumps`` per event, scaled to 1000 events.
@@ -29,9 +30,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 from elastic_transport import JsonSerializer
 
-from mockinfer.engines.replies import compact_json
+from mockinfer.dialects import ES
 from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.generators import (
     REALISTIC,
@@ -102,8 +104,8 @@ SYNTHESIZER = Synthesizer(seed=0)
 
 def server_body(rep: int) -> bytes:
     """The reply as the server builds it (cache included) for the texts of repetition `rep`."""
-    body = SYNTHESIZER.infer(BENCH_ENDPOINT, InferenceInput(inputs=tuple(texts(rep))))
-    return compact_json(body)
+    result = SYNTHESIZER.infer(BENCH_ENDPOINT, InferenceInput(inputs=tuple(texts(rep))))
+    return orjson.dumps(ES.document(result))
 
 
 LLM_ENDPOINT = create_endpoint(
@@ -119,7 +121,8 @@ def server_stream(rep: int) -> list[bytes]:
         inputs=(f"Write a long story about search engines, take {rep}",),
         task_settings={"max_tokens": 2600},
     )
-    return [event.raw for event in SYNTHESIZER.stream_completion(LLM_ENDPOINT, call).events]
+    plan = SYNTHESIZER.stream_completion(LLM_ENDPOINT, call)
+    return [ES.event(timed.event) for timed in plan.events]
 
 
 def stream_parts(rep: int) -> list[str]:

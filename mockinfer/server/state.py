@@ -57,4 +57,5 @@ JOURNAL_ENTRY = web.RequestKey[tuple[int, int]]("mockinfer.journal_entry")
 
 def dialect_of(request: web.Request) -> Dialect:
     """The dialect this request is answered in (ES's unless a route chose another)."""
-    return request[DIALECT] if DIALECT in request else ES
+    dialect: Dialect = request.get(DIALECT, ES)
+    return dialect
