@@ -1,0 +1,165 @@
+"""The reply chain over cassettes: faults first, then stubs, then the cassette, then synthesis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import ApiError, Elasticsearch
+
+from mockinfer import MockInferServer
+from mockinfer.cassette.format import read
+from mockinfer.wire.sse import decode_events
+from tests.cassettes.standin import AUTH, StandIn
+from tests.server.http import JSON, raw_request
+
+LLM_PATH = "/_inference/completion/my-llm"
+STREAM_PATH = LLM_PATH + "/_stream"
+PUT_BODY = {"service": "openai", "service_settings": {"api_key": "sk-x", "model_id": "gpt-4o"}}
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    with StandIn(gaps=(0.002,), first_delay=0.001) as cluster:
+        yield cluster
+
+
+def send(server: MockInferServer, path: str, body: object, method: str = "POST") -> bytes:
+    resp = raw_request(server.url, method, path, json.dumps(body).encode(), {**JSON, **AUTH})
+    assert resp.status == 200, resp.body
+    return resp.body
+
+
+@pytest.fixture
+def recorded(server: MockInferServer, standin: StandIn, tmp_path: Path) -> Path:
+    """A cassette of a completion and a completion stream, recorded from the stand-in."""
+    cassette = tmp_path / "session.yaml"
+    with server.use_cassette(cassette, record_mode="all", upstream=standin.url):
+        send(server, LLM_PATH, {"input": "hello there"})
+        send(server, STREAM_PATH, {"input": "one two three four"})
+    server.reset()
+    return cassette
+
+
+def test_a_stub_wins_over_the_cassette_and_leaves_it_unplayed(
+    server: MockInferServer, recorded: Path
+) -> None:
+    server.stub(inference_id="my-llm", text="stubbed answer")
+    with server.use_cassette(recorded, timing="instant") as cassette:
+        body = json.loads(send(server, LLM_PATH, {"input": "hello there"}))
+        assert len(cassette.index.unplayed()) == 2
+    assert body == {"completion": [{"result": "stubbed answer"}]}
+    (call,) = server.calls
+    assert call.source == "stub"
+
+
+def test_an_unstubbed_request_still_replays(server: MockInferServer, recorded: Path) -> None:
+    server.stub(inference_id="my-llm", match="something else", text="stubbed")
+    with server.use_cassette(recorded, timing="instant"):
+        body = json.loads(send(server, LLM_PATH, {"input": "hello there"}))
+    assert body["completion"][0]["result"].startswith("Echo:")
+    assert server.calls[0].source == "cassette"
+
+
+def test_a_stubbed_request_is_never_recorded(
+    server: MockInferServer, standin: StandIn, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "new.yaml"
+    server.stub(inference_id="my-llm", match="local", text="answered here")
+    with server.use_cassette(cassette, record_mode="all", upstream=standin.url):
+        send(server, LLM_PATH, {"input": "local"})
+        send(server, LLM_PATH, {"input": "remote"})
+    assert standin.count == 1
+    (kept,) = read(cassette).interactions
+    assert json.loads(kept.request.body) == {"input": "remote"}
+    assert [c.source for c in server.calls] == ["stub", "upstream"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "kinds", "ending"),
+    [
+        ({"error_after": 2}, ["message", "message", "error"], "error"),
+        ({"truncate_after": 1}, ["message"], "truncated"),
+        ({"event_delay": 0.01}, ["message"] * 5 + ["message"], "done"),
+    ],
+)
+def test_faults_reshape_a_replayed_stream(
+    server: MockInferServer,
+    recorded: Path,
+    rule: dict[str, object],
+    kinds: list[str],
+    ending: str,
+) -> None:
+    server.fault(inference_id="my-llm", **rule)
+    with server.use_cassette(recorded, timing="instant"):
+        body = send(server, STREAM_PATH, {"input": "one two three four"})
+    events = decode_events(body)
+    assert [e.event for e in events] == kinds
+    assert (events[-1].data == "[DONE]") == (ending == "done")
+    (call,) = server.calls
+    assert (call.source, call.ending) == ("cassette", ending)
+    assert call.fault is not None
+
+
+def test_a_replayed_stream_without_faults_is_byte_for_byte(
+    server: MockInferServer, recorded: Path
+) -> None:
+    (_, stream) = read(recorded).interactions
+    with server.use_cassette(recorded, timing="instant"):
+        assert send(server, STREAM_PATH, {"input": "one two three four"}) == stream.response.body
+
+
+def test_a_fault_answers_instead_of_recording(
+    server: MockInferServer, standin: StandIn, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "faulted.yaml"
+    server.fault(inference_id="my-llm", status=429, times=1)
+    with server.use_cassette(cassette, record_mode="all", upstream=standin.url):
+        first = raw_request(server.url, "POST", LLM_PATH, b'{"input":"a"}', {**JSON, **AUTH})
+        send(server, LLM_PATH, {"input": "a"})
+    assert first.status == 429 and standin.count == 1
+    assert len(read(cassette).interactions) == 1
+
+
+def test_a_stream_fault_while_recording_cuts_the_relay_and_keeps_nothing(
+    server: MockInferServer, standin: StandIn, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "cut.yaml"
+    server.fault(inference_id="my-llm", error_after=1)
+    with server.use_cassette(cassette, record_mode="all", upstream=standin.url):
+        body = send(server, STREAM_PATH, {"input": "one two"})
+    assert [e.event for e in decode_events(body)] == ["message", "error"]
+    assert not cassette.exists()
+    assert server.calls[0].source == "upstream"
+
+
+def test_replayed_endpoint_changes_reach_the_registry(
+    server: MockInferServer, standin: StandIn, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "crud.yaml"
+    with server.use_cassette(cassette, record_mode="all", upstream=standin.url):
+        send(server, "/_inference/completion/my-llm", PUT_BODY, method="PUT")
+    server.reset()
+    assert not server.backend.has("my-llm")
+    with server.use_cassette(cassette, fallback="synthesize"):
+        send(server, "/_inference/completion/my-llm", PUT_BODY, method="PUT")
+        assert server.backend.has("my-llm")
+        synthesized = json.loads(send(server, LLM_PATH, {"input": "not recorded"}))
+    assert synthesized["completion"][0]["result"]
+    assert [c.source for c in server.calls] == ["cassette", "synthesis"]
+
+
+def test_a_stub_answers_an_endpoint_only_the_recorded_cluster_had(
+    server: MockInferServer, recorded: Path
+) -> None:
+    server.stub(inference_id="my-llm", error=(429, "status_exception", "slow down"))
+    with (
+        server.use_cassette(recorded),
+        Elasticsearch(server.url, max_retries=0) as es,
+        pytest.raises(ApiError) as info,
+    ):
+        es.inference.completion(inference_id="my-llm", input="hello there")
+    assert info.value.meta.status == 429
+    assert not server.backend.has("my-llm")
