@@ -6,9 +6,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
+
+E5 = ".multilingual-e5-small-elasticsearch"
 
 
 @pytest.fixture
@@ -61,3 +64,55 @@ def test_port_in_use_is_a_clear_error() -> None:
     finally:
         first.terminate()
         first.wait()
+
+
+def test_serve_applies_a_faults_file(tmp_path: Path) -> None:
+    rules = tmp_path / "faults.yaml"
+    rules.write_text(
+        "- inference_id: .multilingual-e5-small-elasticsearch\n  status: 429\n  retry_after: 3\n"
+        "  times: 1\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0", "--faults", str(rules)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        with Elasticsearch(url, max_retries=0) as es:
+            with pytest.raises(ApiError) as info:
+                es.inference.text_embedding(inference_id=E5, input="x")
+            assert info.value.meta.status == 429
+            assert info.value.meta.headers["retry-after"] == "3"
+            assert es.inference.text_embedding(inference_id=E5, input="x")["text_embedding"]
+            listed = es.perform_request("GET", "/_mockinfer/faults").body
+        assert [(f["status"], f["hits"]) for f in listed["faults"]] == [(429, 1)]
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.yaml", "- status: 99\n", "bad.yaml: fault 1: status must be an HTTP error status"),
+        ("bad.json", '{"status": 500}', "bad.json: faults are a list of rules"),
+        ("broken.json", "[{", "broken.json is not valid json"),
+        ("missing.yaml", None, "cannot read fault file"),
+    ],
+)
+def test_a_bad_faults_file_is_a_clear_error(
+    tmp_path: Path, name: str, content: str | None, message: str
+) -> None:
+    rules = tmp_path / name
+    if content is not None:
+        rules.write_text(content)
+    done = subprocess.run(
+        [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0", "--faults", str(rules)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -9,7 +9,7 @@ import time
 import pytest
 from elasticsearch import ApiError, Elasticsearch
 
-from mockinfer import MockInferServer, StubToolCall
+from mockinfer import ConfigurationError, MockInferServer, StubToolCall
 from mockinfer.wire.sse import decode_events
 from tests.server.endpoints import put_openai
 from tests.server.http import JSON, raw_request
@@ -109,3 +109,46 @@ def test_a_stub_needs_one_reply(server: MockInferServer) -> None:
         server.stub(inference_id=E5)
     with pytest.raises(ValueError, match="exactly one reply"):
         server.stub(text="a", body={})
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"error": (429, "x")}, "stub error must be (status 400-599, error type, reason)"),
+        ({"error": (200, "t", "r")}, "stub error must be"),
+        ({"result": []}, "stub result must be a vector"),
+        ({"result": ["a"]}, "stub result must be a vector"),
+        ({"result": {"w": "heavy"}}, "stub result must be a vector"),
+        ({"text": 5}, "stub text must be a string"),
+        ({"deltas": "abc"}, "stub deltas must be a list of strings"),
+        ({"deltas": ["a"], "gaps": [0.1, 0.1, 0.1]}, "stub gaps: at most one per event"),
+        ({"deltas": ["a"], "gaps": [-1]}, "stub gaps must be seconds >= 0"),
+        ({"text": "a", "gaps": [1]}, "stub gaps go with deltas or chunks"),
+        ({"text": "a", "times": 0}, "stub times must be an integer >= 1"),
+        ({"text": "a", "task_type": "rerank"}, "a stub text cannot answer task_type 'rerank'"),
+        ({"text": "a", "task_type": "chat"}, "stub task_type must be one of"),
+        ({"result": [1.0], "headers": {"A": "b"}}, "stub headers go with body or error"),
+        ({"body": {"a": object()}}, "stub body must be JSON-serializable"),
+        ({"text": "a", "match": 5}, "stub match must be a string, a compiled regex or a predicate"),
+        ({"text": "a", "status": 500}, "stub status goes with body"),
+    ],
+)
+def test_stub_arguments_are_checked_when_the_stub_is_made(
+    server: MockInferServer, fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        server.stub(**fields)
+    assert len(server.stubs) == 0
+
+
+def test_an_error_stub_can_carry_headers(es: Elasticsearch, server: MockInferServer) -> None:
+    server.stub(
+        inference_id=E5,
+        error=(429, "status_exception", "slow down"),
+        headers={"Retry-After": "4"},
+        times=1,
+    )
+    with pytest.raises(ApiError) as info:
+        es.options(max_retries=0).inference.text_embedding(inference_id=E5, input="x")
+    assert info.value.meta.headers["retry-after"] == "4"
+    assert [c.source for c in server.calls] == ["stub"]
