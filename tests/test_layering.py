@@ -1,11 +1,11 @@
-"""DESIGN.md's import directions, enforced over the source with `ast`.
+"""ARCHITECTURE.md's import directions, enforced over the source with `ast`.
 
 Arrows point the way imports may go; nothing imports upward:
 
-    wire  <-  generators  <-  engines  <-  server  <-  pytest_plugin, cli
-      ^           ^             ^   ^         |
-      |           +- dialects <-+---+---------+
-      +------- cassette --------+   backend
+    wire <- generators <- engines  <- server <- pytest_plugin, cli
+    wire <- generators <- dialects <- server
+    wire <- cassette   <- engines
+    wire <- backend    <- engines
 
 Plus two gatekeepers: only `mockinfer/server/` imports `aiohttp.web`, and only
 `mockinfer/pytest_plugin.py` imports pytest. `mockinfer.errors` is importable by anyone.
@@ -109,7 +109,7 @@ def violations(source: str, module: str, *, is_package: bool = False) -> list[st
     own = layer_of(module)
     known = frozenset(ALLOWED) | TOP
     if own not in known:
-        return [f"{module}: layer [{own}] is not in DESIGN.md's table; add it to ALLOWED"]
+        return [f"{module}: layer [{own}] is not in ARCHITECTURE.md's table; add it to ALLOWED"]
     tree = ast.parse(source, filename=module)
     problems: list[str] = []
     for line, name in imported_modules(tree, module, is_package=is_package):
@@ -206,7 +206,7 @@ def test_package_has_sources() -> None:
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from mockinfer.backend import B\n",
             "may not import [backend]",
         ),
-        ("mockinfer.config", "import json\n", "layer [config] is not in DESIGN.md's table"),
+        ("mockinfer.config", "import json\n", "layer [config] is not in ARCHITECTURE.md's table"),
     ],
 )
 def test_checker_catches_violations(module: str, source: str, expected: str) -> None:

@@ -1,1 +1,4 @@
-"""Engines turn a validated call into a reply: synthesize, stubs, and (later) replay and record."""
+"""Engines answer requests with typed results.
+
+Faults, stubs, the cassette (replay and record) and synthesis: one module each.
+"""

@@ -51,4 +51,4 @@ def test_imports_and_calls(source: Path) -> None:
 
 def test_modules_stay_small() -> None:
     for source in SOURCES:
-        assert len(source.read_text().splitlines()) <= 500, source.name  # DESIGN.md: one role
+        assert len(source.read_text().splitlines()) <= 500, source.name  # ARCHITECTURE.md: one role
