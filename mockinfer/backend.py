@@ -22,7 +22,7 @@ from mockinfer.wire.tasks import TaskType
 SOURCES = ("fault", "stub", "cassette", "upstream", "synthesis")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     """One request the server answered, as the journal records it.
 
@@ -57,12 +57,15 @@ class CallJournal:
     _calls: list[Call] = field(default_factory=list)
     _generation: int = 0
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    #: Threads in `wait_for`: only they need waking, and most runs have none.
+    _waiting: int = 0
 
     def begin(self, call: Call) -> tuple[int, int]:
         """Record a call whose response has begun; returns the token to complete it with."""
         with self._changed:
             self._calls.append(call)
-            self._changed.notify_all()
+            if self._waiting:
+                self._changed.notify_all()
             return self._generation, len(self._calls) - 1
 
     def complete(self, token: tuple[int, int], ending: str | None = None) -> None:
@@ -72,7 +75,8 @@ class CallJournal:
             if generation != self._generation or self._calls[index].complete:
                 return
             self._calls[index] = replace(self._calls[index], complete=True, ending=ending)
-            self._changed.notify_all()
+            if self._waiting:
+                self._changed.notify_all()
 
     def clear(self) -> None:
         """Forget every call."""
@@ -131,7 +135,11 @@ class CallJournal:
                         f"expected {count} complete call(s) matching {criteria or 'anything'} "
                         f"within {timeout} s, got {len(done)}; calls so far:\n  {seen or '(none)'}"
                     )
-                self._changed.wait(left)
+                self._waiting += 1
+                try:
+                    self._changed.wait(left)
+                finally:
+                    self._waiting -= 1
 
     def __iter__(self) -> Iterator[Call]:
         with self._changed:

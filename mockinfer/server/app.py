@@ -12,7 +12,7 @@ from mockinfer.server.body import check_compatible_version
 from mockinfer.server.journal import is_admin, on_response_prepare
 from mockinfer.server.render import PRODUCT_HEADER, error_response
 from mockinfer.server.routes import add_routes
-from mockinfer.server.state import STATE, ServerState
+from mockinfer.server.state import EXCHANGE, STATE, Exchange, ServerState
 from mockinfer.wire.errors import EsError, EsStringError
 
 logger = logging.getLogger("mockinfer.server")
@@ -24,6 +24,7 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
 
     Admin requests skip the chain: they are never faulted, stubbed, recorded or journaled.
     """
+    request[EXCHANGE] = Exchange()
     try:
         accept = request.headers.get("Accept")
         if accept is not None and "compatible-with" in accept:

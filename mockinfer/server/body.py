@@ -8,7 +8,7 @@ import zlib
 
 from aiohttp import web
 
-from mockinfer.server.state import RAW_BODY, STATE
+from mockinfer.server.state import STATE, exchange_of
 from mockinfer.wire.errors import EsError, EsStringError
 
 _JSON_TYPES = ("application/json", "application/vnd.elasticsearch+json", "application/x-ndjson")
@@ -21,8 +21,9 @@ async def read_body(request: web.Request) -> bytes:
 
     Read once per request: every link of the chain that looks at the body shares it.
     """
-    if RAW_BODY in request:
-        return request[RAW_BODY]
+    exchange = exchange_of(request)
+    if exchange.raw_body is not None:
+        return exchange.raw_body
     state = request.app[STATE]
     length = request.content_length
     if length is not None and length > state.max_body_bytes:
@@ -36,7 +37,7 @@ async def read_body(request: web.Request) -> bytes:
         encoding = request.headers.get("Content-Encoding", "").lower()
         if encoding in ("gzip", "deflate"):
             raw = _decompress(raw, encoding, state.max_body_bytes)
-    request[RAW_BODY] = raw
+    exchange.raw_body = raw
     return raw
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from mockinfer.dialects import ES_CHAT
 from mockinfer.server.body import read_body
-from mockinfer.server.state import BODY, CALL, DIALECT, INFERENCE_ID, STATE, STREAMED, TASK_TYPE
+from mockinfer.server.state import STATE, exchange_of
 from mockinfer.wire.durations import parse_boolean, parse_time_value
 from mockinfer.wire.endpoints import Endpoint, parse_task_type
 from mockinfer.wire.errors import EsError, request_body_required
@@ -66,8 +66,8 @@ def note_target(request: web.Request) -> tuple[str | None, str]:
     first = request.match_info.get("first", "")
     second = request.match_info.get("second")
     task, inference_id = (None, first) if second is None else (first, second)
-    request[INFERENCE_ID] = inference_id
-    request[TASK_TYPE] = task
+    exchange = exchange_of(request)
+    exchange.inference_id, exchange.task_type = inference_id, task
     return task, inference_id
 
 
@@ -77,7 +77,7 @@ async def json_body(request: web.Request, parser: str) -> Body:
     if not raw:
         raise request_body_required()
     body = Body.from_bytes(raw, parser)
-    request[BODY] = body.data
+    exchange_of(request).note_body(body.data)
     return body
 
 
@@ -91,16 +91,17 @@ async def parse_call(
     registry does not hold when the path names its task type (a cassette's cluster may have
     it), so that stubs can answer it.
     """
-    if CALL in request:
-        return request[CALL]
+    exchange = exchange_of(request)
+    if exchange.call is not None:
+        return exchange.call
     check_params(request, ("timeout",))
     task, inference_id = note_target(request)
     if stream:
-        request[STREAMED] = True
+        exchange.streamed = True
     if task is not None:
         parse_task_type(task)
     if task == TaskType.CHAT_COMPLETION.value:
-        request[DIALECT] = ES_CHAT
+        exchange.dialect = ES_CHAT
     body = await json_body(
         request, CHAT_PARSER if stream and task == "chat_completion" else INFERENCE_PARSER
     )
@@ -119,7 +120,8 @@ async def parse_call(
         if stream and error.error_type not in PARSE_ERRORS:
             raise StreamFailure(error) from None
         raise
-    request[CALL] = call
+    if known_only or request.app[STATE].backend.has(inference_id):
+        exchange.call = call  # a stand-in endpoint is for stubs only, never for synthesis
     return call
 
 
@@ -132,7 +134,7 @@ def _lookup(
         return Endpoint(inference_id, requested, "elasticsearch", {})
     endpoint = backend.get(inference_id)
     if endpoint.task_type is TaskType.CHAT_COMPLETION:
-        request[DIALECT] = ES_CHAT
+        exchange_of(request).dialect = ES_CHAT
     require_task(requested, endpoint.task_type, inference_id)
     return endpoint
 

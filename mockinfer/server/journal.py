@@ -8,16 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from mockinfer.backend import Call
-from mockinfer.server.state import (
-    BODY,
-    FIRING,
-    INFERENCE_ID,
-    JOURNAL_ENTRY,
-    SOURCE,
-    STATE,
-    STREAMED,
-    TASK_TYPE,
-)
+from mockinfer.server.state import EXCHANGE, STATE, Exchange
 from mockinfer.wire.results import Ending
 
 ADMIN_PREFIX = "/_mockinfer/"
@@ -28,19 +19,25 @@ def is_admin(request: web.Request) -> bool:
     return request.path.startswith(ADMIN_PREFIX) or request.path == ADMIN_PREFIX[:-1]
 
 
-def _call(request: web.Request, status: int | None, *, complete: bool, ending: str | None) -> Call:
-    firing = request.get(FIRING)
+def _call(
+    request: web.Request,
+    exchange: Exchange,
+    status: int | None,
+    *,
+    complete: bool,
+    ending: str | None,
+) -> Call:
     return Call(
         method=request.method,
         path=request.path,
         query=dict(request.query),
-        inference_id=request.get(INFERENCE_ID),
-        task_type=request.get(TASK_TYPE),
-        body=request.get(BODY),
+        inference_id=exchange.inference_id,
+        task_type=exchange.task_type,
+        body=exchange.body,
         status=status,
-        streamed=request.get(STREAMED, False),
-        source=request.get(SOURCE, "synthesis"),
-        fault=firing.id if firing is not None else None,
+        streamed=exchange.streamed,
+        source=exchange.source,
+        fault=exchange.firing.id if exchange.firing is not None else None,
         complete=complete,
         ending=ending,
     )
@@ -48,24 +45,27 @@ def _call(request: web.Request, status: int | None, *, complete: bool, ending: s
 
 async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
     """Record the call as its head goes out; a whole-body response is complete at once."""
-    if is_admin(request) or JOURNAL_ENTRY in request:
+    # aiohttp answers some malformed requests itself, before the middleware makes an exchange.
+    exchange = request.get(EXCHANGE) or Exchange()
+    if exchange.journal_entry is not None or is_admin(request):
         return
     transport = request.transport
     if transport is None or transport.is_closing():
         return  # a reset connection: journaled by whoever reset it
     whole = isinstance(response, web.Response)
-    call = _call(request, response.status, complete=whole, ending=None)
-    request[JOURNAL_ENTRY] = request.app[STATE].backend.journal.begin(call)
+    call = _call(request, exchange, response.status, complete=whole, ending=None)
+    exchange.journal_entry = request.app[STATE].backend.journal.begin(call)
 
 
 def complete_call(request: web.Request, ending: Ending) -> None:
     """Mark the request's call complete, with how its stream ended."""
-    entry = request.get(JOURNAL_ENTRY)
+    entry = request[EXCHANGE].journal_entry
     if entry is not None:
         request.app[STATE].backend.journal.complete(entry, ending.value)
 
 
 def journal_unanswered(request: web.Request) -> None:
     """Record a call whose connection is reset before any response."""
-    call = _call(request, None, complete=True, ending=Ending.DISCONNECTED.value)
-    request[JOURNAL_ENTRY] = request.app[STATE].backend.journal.begin(call)
+    exchange = request[EXCHANGE]
+    call = _call(request, exchange, None, complete=True, ending=Ending.DISCONNECTED.value)
+    exchange.journal_entry = request.app[STATE].backend.journal.begin(call)

@@ -41,21 +41,35 @@ class ServerState:
 
 
 STATE = web.AppKey("mockinfer.state", ServerState)
-#: Request keys the links and handlers fill in for rendering and the journal.
-RAW_BODY = web.RequestKey("mockinfer.raw_body", bytes)
-BODY = web.RequestKey[Any]("mockinfer.body")
-DIALECT = web.RequestKey[Dialect]("mockinfer.dialect")
-INFERENCE_ID = web.RequestKey("mockinfer.inference_id", str)
-TASK_TYPE = web.RequestKey[str | None]("mockinfer.task_type")
-STREAMED = web.RequestKey("mockinfer.streamed", bool)
-SOURCE = web.RequestKey("mockinfer.source", str)
-FACTS = web.RequestKey("mockinfer.facts", RequestFacts)
-FIRING = web.RequestKey("mockinfer.firing", Firing)
-CALL = web.RequestKey("mockinfer.call", InferenceCall)
-JOURNAL_ENTRY = web.RequestKey[tuple[int, int]]("mockinfer.journal_entry")
 
 
-def dialect_of(request: web.Request) -> Dialect:
-    """The dialect this request is answered in (ES's unless a route chose another)."""
-    dialect: Dialect = request.get(DIALECT, ES)
-    return dialect
+@dataclass
+class Exchange:
+    """What the chain learns about one request as it passes, for rendering and the journal."""
+
+    raw_body: bytes | None = None
+    #: The request body as the journal keeps it (parsed JSON, else text); see `body_noted`.
+    body: Any = None
+    body_noted: bool = False
+    dialect: Dialect = ES
+    inference_id: str | None = None
+    task_type: str | None = None
+    streamed: bool = False
+    source: str = "synthesis"
+    facts: RequestFacts | None = None
+    firing: Firing | None = None
+    call: InferenceCall | None = None
+    journal_entry: tuple[int, int] | None = None
+
+    def note_body(self, body: Any) -> None:
+        """Keep the body for the journal."""
+        self.body = body
+        self.body_noted = True
+
+
+EXCHANGE = web.RequestKey("mockinfer.exchange", Exchange)
+
+
+def exchange_of(request: web.Request) -> Exchange:
+    """The request's exchange, made when the request enters the server."""
+    return request[EXCHANGE]

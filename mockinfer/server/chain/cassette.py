@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
 from mockinfer.cassette.format import Interaction
+from mockinfer.dialects import ES_CHAT
 from mockinfer.engines.cassettes import Action, CassetteEngine
 from mockinfer.engines.record import Forwarded
 from mockinfer.errors import ReplayMiss, ServerError
@@ -23,7 +24,7 @@ from mockinfer.server.calls import note_target
 from mockinfer.server.journal import complete_call
 from mockinfer.server.render import raw_response, reset, write_stream
 from mockinfer.server.routes import replay_effects
-from mockinfer.server.state import BODY, FACTS, FIRING, SOURCE, STATE, STREAMED, dialect_of
+from mockinfer.server.state import STATE, exchange_of
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.results import Ending, Recorded, StreamPlan
 
@@ -48,25 +49,27 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
         raise EsError(404, "replay_miss_exception", str(miss)) from None
     if decision is Action.SYNTHESIZE:
         return await following(request)
+    exchange = exchange_of(request)
     if decision is Action.RECORD:
-        request[SOURCE] = "upstream"
+        exchange.source = "upstream"
         return await _record(request, engine, raw)
-    request[SOURCE] = "cassette"
+    exchange.source = "cassette"
     if isinstance(decision, Recorded):
         if 200 <= decision.status < 300:
             await replay_effects(request)
         return raw_response(request, decision)
-    request[STREAMED] = True
+    exchange.streamed = True
     return await write_stream(request, decision)
 
 
 def _note_body(request: web.Request, raw: bytes) -> None:
-    if BODY in request:
+    exchange = exchange_of(request)
+    if exchange.body_noted:
         return
     try:
-        request[BODY] = json.loads(raw) if raw else None
+        exchange.note_body(json.loads(raw) if raw else None)
     except ValueError:
-        request[BODY] = raw.decode("utf-8", "replace")
+        exchange.note_body(raw.decode("utf-8", "replace"))
 
 
 async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> web.StreamResponse:
@@ -84,10 +87,11 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
         raise
     uri = engine.recorder.upstream + request.path_qs
     recorded_request = engine.live_request(request.method, uri, request.headers.items(), raw)
-    firing = request.get(FIRING)
+    exchange = exchange_of(request)
+    firing = exchange.firing
     response: web.StreamResponse
     if forwarded.is_stream:
-        request[STREAMED] = True
+        exchange.streamed = True
         if firing is not None:
             return await _relay_shaped(request, forwarded)
         response = web.StreamResponse(
@@ -114,7 +118,9 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
 
 async def _relay_shaped(request: web.Request, forwarded: Forwarded) -> web.StreamResponse:
     """Relay an upstream stream slowed or cut by the fault that fired; nothing is kept."""
-    firing = request[FIRING]
+    exchange = exchange_of(request)
+    firing, facts = exchange.firing, exchange.facts
+    assert firing is not None and facts is not None
     rule = firing.rule
     cut = next(
         (
@@ -135,8 +141,8 @@ async def _relay_shaped(request: web.Request, forwarded: Forwarded) -> web.Strea
                 await asyncio.sleep(rule.event_delay)
             await response.write(event)
             sent += 1
-    dialect = dialect_of(request)
-    plan = firing.shape(StreamPlan(()), request[FACTS], chat=dialect.name == "es-chat")
+    dialect = exchange.dialect
+    plan = firing.shape(StreamPlan(()), facts, chat=dialect is ES_CHAT)
     complete_call(request, plan.ending)
     if plan.ending is Ending.DISCONNECTED:
         reset(request)

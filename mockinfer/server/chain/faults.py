@@ -21,7 +21,7 @@ from mockinfer.generators.chat import last_user_text
 from mockinfer.server.body import read_body
 from mockinfer.server.calls import note_target
 from mockinfer.server.render import disconnect, stream_error
-from mockinfer.server.state import BODY, DIALECT, FACTS, FIRING, SOURCE, STATE, STREAMED
+from mockinfer.server.state import STATE, exchange_of
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.tasks import TaskType
 
@@ -35,20 +35,20 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     firing = state.faults.fire(facts, state.synthesizer.seed)
     if firing is None:
         return await following(request)
-    request[FIRING] = firing
-    request[FACTS] = facts
+    exchange = exchange_of(request)
+    exchange.firing, exchange.facts = firing, facts
     if facts.task_type == TaskType.CHAT_COMPLETION.value:
-        request[DIALECT] = ES_CHAT
+        exchange.dialect = ES_CHAT
     rule = firing.rule
     if rule.delay > 0:
         await asyncio.sleep(rule.delay)
     if rule.disconnect:
-        request[SOURCE] = "fault"
+        exchange.source = "fault"
         return await disconnect(request)
     error = firing.error(facts)
     if error is None:
         return await following(request)
-    request[SOURCE] = "fault"
+    exchange.source = "fault"
     if facts.stream:
         return await stream_error(request, error)
     raise error
@@ -66,7 +66,7 @@ async def request_facts(request: web.Request) -> RequestFacts:
                 task = endpoints.get(inference_id).task_type.value
     stream = request.path.endswith("/_stream")
     if stream:
-        request[STREAMED] = True
+        exchange_of(request).streamed = True
     return RequestFacts(
         method=request.method,
         path=request.path,
@@ -88,9 +88,9 @@ async def _texts(request: web.Request) -> tuple[str, ...]:
     try:
         body: Any = json.loads(raw)
     except ValueError:
-        request[BODY] = raw.decode("utf-8", "replace")
+        exchange_of(request).note_body(raw.decode("utf-8", "replace"))
         return ()
-    request[BODY] = body
+    exchange_of(request).note_body(body)
     if not isinstance(body, Mapping):
         return ()
     texts: list[str] = []
