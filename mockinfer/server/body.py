@@ -8,7 +8,7 @@ import zlib
 
 from aiohttp import web
 
-from mockinfer.server.state import STATE, exchange_of
+from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError, EsStringError
 
 _JSON_TYPES = ("application/json", "application/vnd.elasticsearch+json", "application/x-ndjson")
@@ -21,7 +21,7 @@ async def read_body(request: web.Request) -> bytes:
 
     Read once per request: every link of the chain that looks at the body shares it.
     """
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     if exchange.raw_body is not None:
         return exchange.raw_body
     state = request.app[STATE]

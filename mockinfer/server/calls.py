@@ -8,7 +8,7 @@ from aiohttp import web
 
 from mockinfer.dialects import ES_CHAT
 from mockinfer.server.body import read_body
-from mockinfer.server.state import STATE, exchange_of
+from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.durations import parse_boolean, parse_time_value
 from mockinfer.wire.endpoints import Endpoint, parse_task_type
 from mockinfer.wire.errors import EsError, request_body_required
@@ -66,7 +66,7 @@ def note_target(request: web.Request) -> tuple[str | None, str]:
     first = request.match_info.get("first", "")
     second = request.match_info.get("second")
     task, inference_id = (None, first) if second is None else (first, second)
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     exchange.inference_id, exchange.task_type = inference_id, task
     return task, inference_id
 
@@ -77,7 +77,7 @@ async def json_body(request: web.Request, parser: str) -> Body:
     if not raw:
         raise request_body_required()
     body = Body.from_bytes(raw, parser)
-    exchange_of(request).note_body(body.data)
+    request[EXCHANGE].note_body(body.data)
     return body
 
 
@@ -91,7 +91,7 @@ async def parse_call(
     registry does not hold when the path names its task type (a cassette's cluster may have
     it), so that stubs can answer it.
     """
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     if exchange.call is not None:
         return exchange.call
     check_params(request, ("timeout",))
@@ -134,7 +134,7 @@ def _lookup(
         return Endpoint(inference_id, requested, "elasticsearch", {})
     endpoint = backend.get(inference_id)
     if endpoint.task_type is TaskType.CHAT_COMPLETION:
-        exchange_of(request).dialect = ES_CHAT
+        request[EXCHANGE].dialect = ES_CHAT
     require_task(requested, endpoint.task_type, inference_id)
     return endpoint
 

@@ -20,7 +20,7 @@ from mockinfer.dialects import ES_CHAT
 from mockinfer.server.calls import StreamFailure
 from mockinfer.server.filtering import filter_path
 from mockinfer.server.journal import complete_call, journal_unanswered
-from mockinfer.server.state import exchange_of
+from mockinfer.server.state import EXCHANGE
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.results import Ending, Recorded, Result, StreamPlan
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
@@ -72,9 +72,7 @@ def result_response(request: web.Request, result: Result) -> web.Response:
     """A non-streamed result in the request's dialect; a recorded one exactly as recorded."""
     if isinstance(result, Recorded):
         return raw_response(request, result)
-    response = json_response(
-        request, exchange_of(request).dialect.document(result), _status(result)
-    )
+    response = json_response(request, request[EXCHANGE].dialect.document(result), _status(result))
     extra = getattr(result, "headers", None)
     if extra:
         response.headers.update(extra)
@@ -100,7 +98,7 @@ def raw_response(request: web.Request, reply: Recorded) -> web.Response:
 def error_response(request: web.Request, error: EsError) -> web.Response:
     """The error in the request's dialect (the ES envelope, or OpenAI's on chat routes)."""
     trace = request.query.get("error_trace") == "true"
-    body = exchange_of(request).dialect.error_document(error, with_trace=trace)
+    body = request[EXCHANGE].dialect.error_document(error, with_trace=trace)
     response = json_response(request, body, error.status)
     response.headers.update(error.headers)
     return response
@@ -132,7 +130,7 @@ async def write_stream(request: web.Request, plan: StreamPlan) -> web.StreamResp
     loop allows. A client that hangs up ends the stream quietly, as cancelling a stream does on
     a cluster.
     """
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     dialect = exchange.dialect
     if exchange.firing is not None:
         assert exchange.facts is not None
@@ -162,7 +160,7 @@ async def _end(request: web.Request, response: web.StreamResponse, plan: StreamP
     # The call is complete before its last bytes leave, so a client that has read the whole
     # stream always finds it complete in the journal.
     complete_call(request, plan.ending)
-    dialect = exchange_of(request).dialect
+    dialect = request[EXCHANGE].dialect
     if plan.ending is Ending.DISCONNECTED:
         reset(request)
         return
@@ -216,6 +214,6 @@ async def stream_error(request: web.Request, error: EsError) -> web.StreamRespon
     response.headers.update(error.headers)
     await response.prepare(request)
     complete_call(request, Ending.ERROR)
-    await response.write(exchange_of(request).dialect.error_event(error))
+    await response.write(request[EXCHANGE].dialect.error_event(error))
     await response.write_eof()
     return response

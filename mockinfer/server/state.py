@@ -43,7 +43,7 @@ class ServerState:
 STATE = web.AppKey("mockinfer.state", ServerState)
 
 
-@dataclass
+@dataclass(slots=True)
 class Exchange:
     """What the chain learns about one request as it passes, for rendering and the journal."""
 
@@ -68,8 +68,3 @@ class Exchange:
 
 
 EXCHANGE = web.RequestKey("mockinfer.exchange", Exchange)
-
-
-def exchange_of(request: web.Request) -> Exchange:
-    """The request's exchange, made when the request enters the server."""
-    return request[EXCHANGE]

@@ -24,7 +24,7 @@ from mockinfer.server.calls import note_target
 from mockinfer.server.journal import complete_call
 from mockinfer.server.render import raw_response, reset, write_stream
 from mockinfer.server.routes import replay_effects
-from mockinfer.server.state import STATE, exchange_of
+from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.results import Ending, Recorded, StreamPlan
 
@@ -49,7 +49,7 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
         raise EsError(404, "replay_miss_exception", str(miss)) from None
     if decision is Action.SYNTHESIZE:
         return await following(request)
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     if decision is Action.RECORD:
         exchange.source = "upstream"
         return await _record(request, engine, raw)
@@ -63,7 +63,7 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
 
 
 def _note_body(request: web.Request, raw: bytes) -> None:
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     if exchange.body_noted:
         return
     try:
@@ -87,7 +87,7 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
         raise
     uri = engine.recorder.upstream + request.path_qs
     recorded_request = engine.live_request(request.method, uri, request.headers.items(), raw)
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     firing = exchange.firing
     response: web.StreamResponse
     if forwarded.is_stream:
@@ -118,7 +118,7 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
 
 async def _relay_shaped(request: web.Request, forwarded: Forwarded) -> web.StreamResponse:
     """Relay an upstream stream slowed or cut by the fault that fired; nothing is kept."""
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     firing, facts = exchange.firing, exchange.facts
     assert firing is not None and facts is not None
     rule = firing.rule

@@ -21,7 +21,7 @@ from mockinfer.generators.chat import last_user_text
 from mockinfer.server.body import read_body
 from mockinfer.server.calls import note_target
 from mockinfer.server.render import disconnect, stream_error
-from mockinfer.server.state import STATE, exchange_of
+from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.tasks import TaskType
 
@@ -35,7 +35,7 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     firing = state.faults.fire(facts, state.synthesizer.seed)
     if firing is None:
         return await following(request)
-    exchange = exchange_of(request)
+    exchange = request[EXCHANGE]
     exchange.firing, exchange.facts = firing, facts
     if facts.task_type == TaskType.CHAT_COMPLETION.value:
         exchange.dialect = ES_CHAT
@@ -66,7 +66,7 @@ async def request_facts(request: web.Request) -> RequestFacts:
                 task = endpoints.get(inference_id).task_type.value
     stream = request.path.endswith("/_stream")
     if stream:
-        exchange_of(request).streamed = True
+        request[EXCHANGE].streamed = True
     return RequestFacts(
         method=request.method,
         path=request.path,
@@ -88,9 +88,9 @@ async def _texts(request: web.Request) -> tuple[str, ...]:
     try:
         body: Any = json.loads(raw)
     except ValueError:
-        exchange_of(request).note_body(raw.decode("utf-8", "replace"))
+        request[EXCHANGE].note_body(raw.decode("utf-8", "replace"))
         return ()
-    exchange_of(request).note_body(body)
+    request[EXCHANGE].note_body(body)
     if not isinstance(body, Mapping):
         return ()
     texts: list[str] = []

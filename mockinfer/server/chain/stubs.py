@@ -14,7 +14,7 @@ from mockinfer.server.calls import StreamFailure, parse_call
 from mockinfer.server.render import answer as render
 from mockinfer.server.render import stream_error
 from mockinfer.server.routes import INFERENCE_HANDLERS
-from mockinfer.server.state import STATE, exchange_of
+from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
 
 
@@ -31,11 +31,11 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     try:
         outcome = state.stubs.answer(call, state.synthesizer)
     except EsError as error:
-        exchange_of(request).source = "stub"
+        request[EXCHANGE].source = "stub"
         if stream:
             return await stream_error(request, error)
         raise
     if outcome is None:
         return await following(request)
-    exchange_of(request).source = "stub"
+    request[EXCHANGE].source = "stub"
     return await render(request, lambda: outcome)
