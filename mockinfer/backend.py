@@ -95,6 +95,7 @@ class CallJournal:
         source: str | None = None,
     ) -> list[Call]:
         """The calls matching every criterion given."""
+        _check_source(source)
         wanted = {
             "inference_id": inference_id,
             "task_type": task_type,
@@ -122,6 +123,7 @@ class CallJournal:
         }
         if unknown:
             raise TypeError(f"wait_for() got unknown criteria: {', '.join(sorted(unknown))}")
+        _check_source(criteria.get("source"))
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -152,6 +154,11 @@ class CallJournal:
     def __getitem__(self, index: int) -> Call:
         with self._changed:
             return self._calls[index]
+
+
+def _check_source(source: str | None) -> None:
+    if source is not None and source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}; got {source!r}")
 
 
 def _matches(call: Call, wanted: Mapping[str, Any]) -> bool:

@@ -191,7 +191,7 @@ def _cassette_path(request: pytest.FixtureRequest, named: Any) -> Path:
 def mockinfer(
     request: pytest.FixtureRequest, mockinfer_server: MockInferServer
 ) -> Iterator[MockinferHandle]:
-    """A fake Elasticsearch inference service for this test: .url, .calls, .cassette, .stub()."""
+    """A fake Elasticsearch inference service for this test: .url, .calls, .stub(), .fault()."""
     from mockinfer.engines.cassettes import open_cassette
 
     server = mockinfer_server

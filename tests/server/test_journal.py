@@ -40,6 +40,8 @@ def test_calls_say_what_answered_them(es: Elasticsearch, server: MockInferServer
         es.inference.text_embedding(inference_id=E5, input="faulted")
     assert [c.source for c in server.calls] == ["stub", "synthesis", "fault"]
     assert server.calls.filter(source="stub")[0].body == {"input": "stubbed"}
+    with pytest.raises(ValueError, match="source must be one of fault, stub, cassette"):
+        server.calls.filter(source="stubs")
 
 
 def test_wait_for_returns_once_enough_calls_completed(
