@@ -50,6 +50,17 @@ def rate_limit_reason(inference_id: str) -> str:
     )
 
 
+def openai_rate_limit(inference_id: str) -> dict[str, object]:
+    """The OpenAI-style body chat routes answer a rate limit with."""
+    return {
+        "error": {
+            "code": "too_many_requests",
+            "message": rate_limit_reason(inference_id),
+            "type": "status_exception",
+        }
+    }
+
+
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 def test_the_sync_client_retries_until_the_fault_is_used_up(
     es: Elasticsearch, server: MockInferServer, status: int
@@ -152,13 +163,7 @@ def test_chat_routes_answer_the_openai_style_body(server: MockInferServer, chat:
         server.url, "POST", f"/_inference/chat_completion/{chat}", json.dumps(CHAT).encode(), JSON
     )
     assert resp.status == 429
-    assert resp.json() == {
-        "error": {
-            "code": "too_many_requests",
-            "message": rate_limit_reason(chat),
-            "type": "status_exception",
-        }
-    }
+    assert resp.json() == openai_rate_limit(chat)
 
 
 def test_a_delay_holds_the_response_head(es: Elasticsearch, server: MockInferServer) -> None:
@@ -202,13 +207,7 @@ def test_error_after_on_a_chat_stream_uses_the_openai_style_event(
     server.fault(inference_id=chat, error_after=1, status=429)
     status, kinds, body = stream(server, f"/_inference/chat_completion/{chat}/_stream", CHAT)
     assert (status, kinds) == (200, ["message", "error"])
-    assert json.loads(decode_events(body)[-1].data) == {
-        "error": {
-            "code": "too_many_requests",
-            "message": rate_limit_reason(chat),
-            "type": "status_exception",
-        }
-    }
+    assert json.loads(decode_events(body)[-1].data) == openai_rate_limit(chat)
 
 
 def test_truncate_after_closes_cleanly_without_done(server: MockInferServer, llm: str) -> None:

@@ -48,15 +48,10 @@ def test_sync_stream_faults(es: Elasticsearch, server: MockInferServer, llm: str
 
 
 @pytest.mark.asyncio
-async def test_async_stream_faults(aes: AsyncElasticsearch, server: MockInferServer) -> None:
-    await aes.inference.put(
-        inference_id="llm",
-        task_type="completion",
-        inference_config={
-            "service": "openai",
-            "service_settings": {"api_key": "k", "model_id": "gpt-4o"},
-        },
-    )
+async def test_async_stream_faults(
+    es: Elasticsearch, aes: AsyncElasticsearch, server: MockInferServer
+) -> None:
+    put_openai(es, "llm", "completion")
     server.fault(inference_id="llm", error_after=2, status=503)
     resp = await aes.perform_request("POST", STREAM, body={"input": "x"}, headers=HEADERS)
     events = decode_events(resp.body.encode())
