@@ -8,6 +8,7 @@ import pytest
 from elasticsearch import ApiError, Elasticsearch
 
 from mockinfer import MockInferServer
+from tests.server.endpoints import put_openai
 from tests.server.http import JSON, raw_request
 
 E5 = ".multilingual-e5-small-elasticsearch"
@@ -57,14 +58,7 @@ def test_an_invalid_rule_is_a_400_naming_the_problem(server: MockInferServer) ->
 
 
 def test_calls_and_reset(es: Elasticsearch, server: MockInferServer) -> None:
-    es.inference.put(
-        inference_id="mine",
-        task_type="rerank",
-        inference_config={
-            "service": "cohere",
-            "service_settings": {"api_key": "k", "model_id": "m"},
-        },
-    )
+    put_openai(es, "mine", "completion")
     es.inference.text_embedding(inference_id=E5, input="journal me")
     calls = raw_request(server.url, "GET", "/_mockinfer/calls").json()["calls"]
     assert [(c["method"], c["status"], c["source"], c["complete"]) for c in calls] == [
