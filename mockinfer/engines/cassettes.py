@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -16,7 +18,7 @@ from mockinfer.engines.record import Recorder, end_to_end
 from mockinfer.errors import ReplayMiss
 from mockinfer.settings import FALLBACKS, parse_timing
 from mockinfer.wire.results import Ending, RawEvent, Recorded, StreamPlan, Timed
-from mockinfer.wire.sse import DONE_DATA, decode_events
+from mockinfer.wire.sse import is_done
 
 #: Request headers that describe the client's machine, not the request: kept out of cassettes
 #: so that a re-recording on another machine diffs only where the traffic changed.
@@ -39,6 +41,9 @@ class CassetteEngine:
     timing: float = 1.0
     recorder: Recorder | None = None
     redactor: Redactor = field(default_factory=Redactor)
+    #: Recordings still being relayed: saving waits for them (`settle`).
+    _in_flight: int = 0
+    _settled: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
         if self.fallback not in FALLBACKS:
@@ -92,7 +97,7 @@ class CassetteEngine:
         recorded = list(response.events)
         closing: bytes | None = None
         end_offset = recorded[-1].offset if recorded else 0.0
-        if recorded and _is_done(recorded[-1].raw):
+        if recorded and is_done(recorded[-1].raw):
             closing = recorded.pop().raw
         events = tuple(Timed(RawEvent(e.raw), e.offset * self.timing) for e in recorded)
         return StreamPlan(
@@ -103,6 +108,24 @@ class CassetteEngine:
             status=response.status,
             headers=headers,
         )
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Mark one recording in flight, from forwarding until it is kept or dropped."""
+        with self._settled:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._settled:
+                self._in_flight -= 1
+                self._settled.notify_all()
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until no recording is in flight (a client may have read its whole answer
+        before the relay has kept it); whether that happened within `timeout` seconds."""
+        with self._settled:
+            return self._settled.wait_for(lambda: self._in_flight == 0, timeout)
 
     def keep(self, request: RecordedRequest, interaction: Interaction) -> None:
         """Store a recorded interaction with its response headers (and JSON body) redacted."""
@@ -122,11 +145,6 @@ def _decoded(response: RecordedResponse) -> bytes:
         except zlib.error:
             return response.body
     return response.body
-
-
-def _is_done(raw: bytes) -> bool:
-    decoded = decode_events(raw)
-    return len(decoded) == 1 and decoded[0].data == DONE_DATA.decode()
 
 
 def _miss(miss: Miss) -> ReplayMiss:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import json
-import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -33,13 +32,12 @@ from typing import Any
 
 import yaml
 
+from mockinfer.engines.arguments import TASK_NAMES, is_count, is_number
 from mockinfer.errors import ConfigurationError
 from mockinfer.generators.seeds import canonical_json, unit_fraction
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.results import Ending, StreamPlan
-from mockinfer.wire.tasks import TaskType
 
-_TASKS = tuple(t.value for t in TaskType)
 _ENDINGS = ("error_after", "truncate_after", "disconnect_after")
 #: What a provider says when it rate-limits, as OpenAI words it.
 _PROVIDER_RATE_LIMIT = "Rate limit reached for requests"
@@ -61,7 +59,7 @@ class FaultRule:
     times: int | None = None
     probability: float = 1.0
     status: int | None = None
-    retry_after: float | None = None
+    retry_after: int | None = None
     error_type: str | None = None
     reason: str | None = None
     delay: float = 0.0
@@ -133,9 +131,9 @@ def _validate(rule: FaultRule) -> None:
         value = getattr(rule, name)
         if value is not None and (not isinstance(value, str) or not value):
             raise ConfigurationError(f"{name} must be a non-empty string, got {value!r}")
-    if rule.task_type is not None and rule.task_type not in _TASKS:
+    if rule.task_type is not None and rule.task_type not in TASK_NAMES:
         raise ConfigurationError(
-            f"task_type must be one of {', '.join(_TASKS)}, got {rule.task_type!r}"
+            f"task_type must be one of {', '.join(TASK_NAMES)}, got {rule.task_type!r}"
         )
     for name in ("stream", "disconnect"):
         value = getattr(rule, name)
@@ -150,9 +148,14 @@ def _validate(rule: FaultRule) -> None:
     _count("times", rule.times, minimum=1)
     for name in _ENDINGS:
         _count(name, getattr(rule, name), minimum=0)
-    for name in ("delay", "event_delay", "retry_after"):
+    for name in ("delay", "event_delay"):
         _seconds(name, getattr(rule, name))
-    if not _is_number(rule.probability) or not 0.0 <= rule.probability <= 1.0:
+    if rule.retry_after is not None and not is_count(rule.retry_after, 0):
+        # HTTP's Retry-After takes whole seconds (RFC 9110 delay-seconds).
+        raise ConfigurationError(
+            f"retry_after must be whole seconds >= 0, got {rule.retry_after!r}"
+        )
+    if not is_number(rule.probability) or not 0.0 <= rule.probability <= 1.0:
         raise ConfigurationError(f"probability must be between 0 and 1, got {rule.probability!r}")
     if rule.status is not None and (
         not isinstance(rule.status, int)
@@ -173,8 +176,11 @@ def _check_actions(rule: FaultRule) -> None:
         raise ConfigurationError(f"a fault ends a stream one way only, got {', '.join(endings)}")
     if rule.status is not None and endings and endings != ["error_after"]:
         raise ConfigurationError(f"status goes with error_after, not with {endings[0]}")
-    if rule.retry_after is not None and rule.error_after is not None:
-        raise ConfigurationError("retry_after is a response header; it cannot follow error_after")
+    if rule.retry_after is not None and endings:
+        raise ConfigurationError(
+            f"retry_after goes with an error status, not with {endings[0]}: it is a header of "
+            "the error response"
+        )
     if (rule.error_type or rule.reason) and rule.http_status is None and rule.error_after is None:
         raise ConfigurationError("error_type and reason go with status or error_after")
     if rule.stream is False and rule.has_stream_action:
@@ -193,21 +199,17 @@ def _check_actions(rule: FaultRule) -> None:
         )
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _count(name: str, value: Any, *, minimum: int) -> None:
     if value is None:
         return
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+    if not is_count(value, minimum):
         raise ConfigurationError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _seconds(name: str, value: Any) -> None:
     if value is None:
         return
-    if not _is_number(value) or value < 0:
+    if not is_number(value) or value < 0:
         raise ConfigurationError(f"{name} must be seconds >= 0, got {value!r}")
 
 
@@ -285,24 +287,34 @@ class Firing:
             return None
         headers = {}
         if self.rule.retry_after is not None:
-            headers["Retry-After"] = f"{self.rule.retry_after:g}"
+            headers["Retry-After"] = str(self.rule.retry_after)
         error_type, reason = self._wording(status, facts, mid_stream=False)
         return EsError(status, error_type, reason, headers=headers)
 
-    def shape(self, plan: StreamPlan, facts: RequestFacts, *, chat: bool) -> StreamPlan:
-        """The stream as this fault leaves it: slowed down, and cut where the rule says."""
+    def cut(self, facts: RequestFacts, *, chat: bool) -> tuple[int, Ending, EsError | None] | None:
+        """Where and how the rule ends a stream: (events kept, ending, error); None to leave it."""
         rule = self.rule
-        if rule.event_delay > 0:
-            plan = plan.slowed(rule.event_delay)
         if rule.error_after is not None:
             status = rule.status or 500
             error_type, reason = self._wording(status, facts, mid_stream=True, chat=chat)
-            return plan.cut(rule.error_after, Ending.ERROR, EsError(status, error_type, reason))
+            return rule.error_after, Ending.ERROR, EsError(status, error_type, reason)
         if rule.truncate_after is not None:
-            return plan.cut(rule.truncate_after, Ending.TRUNCATED)
+            return rule.truncate_after, Ending.TRUNCATED, None
         if rule.disconnect_after is not None:
-            return plan.cut(rule.disconnect_after, Ending.DISCONNECTED)
-        return plan
+            return rule.disconnect_after, Ending.DISCONNECTED, None
+        return None
+
+    def shape(self, plan: StreamPlan, facts: RequestFacts, *, chat: bool) -> StreamPlan:
+        """The stream as this fault leaves it: slowed down, and cut where the rule says.
+
+        A stream with fewer events than the cut point ends as it would have.
+        """
+        if self.rule.event_delay > 0:
+            plan = plan.slowed(self.rule.event_delay)
+        cut = self.cut(facts, chat=chat)
+        if cut is None or cut[0] > len(plan.events):
+            return plan
+        return plan.cut(*cut)
 
     def _wording(
         self, status: int, facts: RequestFacts, *, mid_stream: bool, chat: bool = False
@@ -323,7 +335,12 @@ def provider_failure(
 
     Wording of ES's `BaseResponseHandler`; a timeout is ES's `timeout_exception`.
     """
-    entity = facts.inference_id or facts.path
+    entity = facts.inference_id
+    if entity is None:
+        # No provider stands behind this route, so no ES wording fits: say what happened.
+        return error_type or "status_exception", (
+            f"mockinfer fault: [{facts.method} {facts.path}] answered with status [{status}]"
+        )
     if error_type == "timeout_exception" or (error_type is None and status == 408):
         return "timeout_exception", f"Request timed out after [30s] for inference id [{entity}]"
     if mid_stream and status == 500:
@@ -390,26 +407,33 @@ class FaultRegistry:
             return iter(list(reversed(self._faults)))
 
     def fire(self, facts: RequestFacts, seed: int) -> Firing | None:
-        """The fault that fires on this request, counting it; None when none does."""
+        """The fault that fires on this request; None when none does.
+
+        Every matching rule counts the request (so `after` counts requests another fault
+        answered too); the newest rule that is due fires.
+        """
         with self._lock:
+            due: FaultHandle | None = None
             for handle in self._faults:
-                rule = handle.rule
-                if not _matches(rule, facts):
+                if not _matches(handle.rule, facts):
                     continue
                 handle.seen += 1
-                if handle.seen <= rule.after:
-                    continue
-                if rule.times is not None and handle.hits >= rule.times:
-                    continue
-                if rule.probability < 1.0:
-                    draw = unit_fraction(
-                        str(seed), "fault", canonical_json(rule.as_dict()), str(handle.seen)
-                    )
-                    if draw >= rule.probability:
-                        continue
-                handle.hits += 1
-                return Firing(handle.id, rule)
-        return None
+                if due is None and _is_due(handle, seed):
+                    due = handle
+            if due is None:
+                return None
+            due.hits += 1
+            return Firing(due.id, due.rule)
+
+
+def _is_due(handle: FaultHandle, seed: int) -> bool:
+    rule = handle.rule
+    if handle.seen <= rule.after or (rule.times is not None and handle.hits >= rule.times):
+        return False
+    if rule.probability >= 1.0:
+        return True
+    draw = unit_fraction(str(seed), "fault", canonical_json(rule.as_dict()), str(handle.seen))
+    return draw < rule.probability
 
 
 def load_rules(path: Path) -> list[FaultRule]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from mockinfer.engines.arguments import TASK_NAMES, is_count, is_number
 from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.errors import ConfigurationError
 from mockinfer.generators import (
@@ -57,10 +57,9 @@ TextMatcher = str | re.Pattern[str] | Callable[[str], bool] | None
 
 _REPLIES = ("body", "error", "result", "text", "deltas", "chunks", "tool_calls")
 _GENERATIVE = frozenset({TaskType.COMPLETION.value, TaskType.CHAT_COMPLETION.value})
-_EMBEDDING = frozenset(
-    {TaskType.TEXT_EMBEDDING.value, TaskType.EMBEDDING.value, TaskType.SPARSE_EMBEDDING.value}
-)
-_TASKS = tuple(t.value for t in TaskType)
+_DENSE = frozenset({TaskType.TEXT_EMBEDDING.value, TaskType.EMBEDDING.value})
+_SPARSE = TaskType.SPARSE_EMBEDDING.value
+_EMBEDDING = _DENSE | {_SPARSE}
 
 
 @dataclass(frozen=True)
@@ -111,9 +110,7 @@ class Stub:
             )
         _check_target(self.inference_id, self.task_type, self.match)
         _check_reply(self)
-        if self.times is not None and (
-            not isinstance(self.times, int) or isinstance(self.times, bool) or self.times < 1
-        ):
+        if self.times is not None and not is_count(self.times, 1):
             raise ConfigurationError(f"stub times must be an integer >= 1, got {self.times!r}")
 
     @property
@@ -129,7 +126,15 @@ class Stub:
             return False
         if self.kind in ("text", "deltas", "chunks") and task_type not in _GENERATIVE:
             return False
+        if self.result is not None and task_type != self.result_task(task_type):
+            return False
         return self.inference_id in (None, inference_id) and self.task_type in (None, task_type)
+
+    def result_task(self, task_type: str) -> str | None:
+        """The task a `result` stub answers: a map is sparse, a vector dense (of either kind)."""
+        if isinstance(self.result, Mapping):
+            return _SPARSE
+        return task_type if task_type in _DENSE else TaskType.TEXT_EMBEDDING.value
 
     def matches_text(self, text: str) -> bool:
         """Whether the stub's matcher accepts this text (no matcher accepts everything)."""
@@ -147,9 +152,9 @@ def _check_target(inference_id: Any, task_type: Any, match: Any) -> None:
         raise ConfigurationError(
             f"stub inference_id must be a non-empty string, got {inference_id!r}"
         )
-    if task_type is not None and task_type not in _TASKS:
+    if task_type is not None and task_type not in TASK_NAMES:
         raise ConfigurationError(
-            f"stub task_type must be one of {', '.join(_TASKS)}, got {task_type!r}"
+            f"stub task_type must be one of {', '.join(TASK_NAMES)}, got {task_type!r}"
         )
     if match is not None and not isinstance(match, str | re.Pattern) and not callable(match):
         raise ConfigurationError(
@@ -212,13 +217,13 @@ def _check_error(error: Any) -> None:
 
 def _check_result(result: Any) -> None:
     if isinstance(result, Mapping):
-        valid = all(isinstance(k, str) and _is_number(v) for k, v in result.items())
+        valid = all(isinstance(k, str) and is_number(v) for k, v in result.items())
     else:
         valid = (
             isinstance(result, Sequence)
             and not isinstance(result, str | bytes)
             and bool(result)
-            and all(_is_number(v) for v in result)
+            and all(is_number(v) for v in result)
         )
     if valid:
         return
@@ -228,17 +233,13 @@ def _check_result(result: Any) -> None:
     )
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_task_fits(stub: Stub) -> None:
     task = stub.task_type
     if task is None:
         return
     kind = stub.kind
     fits = (
-        (kind == "result" and task in _EMBEDDING)
+        (kind == "result" and stub.result_task(task) == task)
         or (kind in ("text", "deltas", "chunks") and task in _GENERATIVE)
         or (kind == "tool_calls" and task == TaskType.CHAT_COMPLETION.value)
         or kind in ("body", "error")
@@ -256,7 +257,7 @@ def _check_gaps(stub: Stub) -> None:
         raise ConfigurationError("stub gaps go with deltas or chunks")
     events = len(stub.deltas if stub.deltas is not None else stub.chunks or ())
     gaps = list(stub.gaps)
-    if not all(_is_number(g) and g >= 0 for g in gaps):
+    if not all(is_number(g) and g >= 0 for g in gaps):
         raise ConfigurationError(f"stub gaps must be seconds >= 0, got {stub.gaps!r}")
     if len(gaps) > events + 1:
         raise ConfigurationError(
@@ -316,10 +317,13 @@ class StubRegistry:
     def __len__(self) -> int:
         return len(self._stubs)  # one atomic read: no lock on every request
 
-    def answer(self, call: InferenceCall, synthesizer: Synthesizer) -> Result | StreamPlan | None:
+    def answer(
+        self, call: InferenceCall, synthesizer: Synthesizer, *, per_input: bool = True
+    ) -> Result | StreamPlan | None:
         """The stubbed answer to a call, or None when no stub matches it.
 
-        Raises `EsError` for an `error` stub.
+        `per_input=False` leaves embedding stubs out: the rest of a batch cannot be generated
+        for an endpoint mockinfer only stands in for. Raises `EsError` for an `error` stub.
         """
         endpoint = call.endpoint
         task = endpoint.task_type.value
@@ -330,7 +334,7 @@ class StubRegistry:
             texts = [*call.input.inputs, *([call.input.query] if call.input.query else [])]
         stub = self.find(endpoint.inference_id, task, texts)
         if stub is None:
-            if call.input is None or call.stream or task not in _EMBEDDING:
+            if not per_input or call.input is None or call.stream or task not in _EMBEDDING:
                 return None
             return self._per_input(call, synthesizer)
         if stub.error is not None:

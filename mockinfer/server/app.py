@@ -9,7 +9,8 @@ from aiohttp.typedefs import Handler
 
 from mockinfer.server import admin, chain
 from mockinfer.server.body import check_compatible_version
-from mockinfer.server.journal import is_admin, on_response_prepare
+from mockinfer.server.calls import is_admin
+from mockinfer.server.journal import on_response_prepare
 from mockinfer.server.render import PRODUCT_HEADER, error_response
 from mockinfer.server.routes import add_routes
 from mockinfer.server.state import EXCHANGE, STATE, Exchange, ServerState

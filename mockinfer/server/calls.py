@@ -32,6 +32,19 @@ PARSE_ERRORS = frozenset(
 )
 
 
+ADMIN_PREFIX = "/_mockinfer/"
+
+
+def is_admin(request: web.Request) -> bool:
+    """Whether the request is for mockinfer's own admin API."""
+    return request.path.startswith(ADMIN_PREFIX) or request.path == ADMIN_PREFIX[:-1]
+
+
+def is_stream_route(request: web.Request) -> bool:
+    """Whether the request asks for a streamed (SSE) answer."""
+    return request.path.endswith("/_stream")
+
+
 class StreamFailure(Exception):
     """A failure on a `_stream` route after the request was parsed: ES sends it as an SSE event."""
 

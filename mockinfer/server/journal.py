@@ -8,15 +8,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from mockinfer.backend import Call
+from mockinfer.server.calls import is_admin
 from mockinfer.server.state import EXCHANGE, STATE, Exchange
 from mockinfer.wire.results import Ending
-
-ADMIN_PREFIX = "/_mockinfer/"
-
-
-def is_admin(request: web.Request) -> bool:
-    """Whether the request is for mockinfer's own admin API."""
-    return request.path.startswith(ADMIN_PREFIX) or request.path == ADMIN_PREFIX[:-1]
 
 
 def _call(
@@ -49,9 +43,12 @@ async def on_response_prepare(request: web.Request, response: web.StreamResponse
     exchange = request.get(EXCHANGE) or Exchange()
     if exchange.journal_entry is not None or is_admin(request):
         return
+    if EXCHANGE not in request:
+        request[EXCHANGE] = exchange
     transport = request.transport
     if transport is None or transport.is_closing():
-        return  # a reset connection: journaled by whoever reset it
+        journal_unanswered(request)  # the client hung up before the response began
+        return
     whole = isinstance(response, web.Response)
     call = _call(request, exchange, response.status, complete=whole, ending=None)
     exchange.journal_entry = request.app[STATE].backend.journal.begin(call)
@@ -65,7 +62,7 @@ def complete_call(request: web.Request, ending: Ending) -> None:
 
 
 def journal_unanswered(request: web.Request) -> None:
-    """Record a call whose connection is reset before any response."""
+    """Record a call whose connection closed before any response (a reset, or a hang-up)."""
     exchange = request[EXCHANGE]
     call = _call(request, exchange, None, complete=True, ending=Ending.DISCONNECTED.value)
     exchange.journal_entry = request.app[STATE].backend.journal.begin(call)

@@ -17,7 +17,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from mockinfer.dialects import ES_CHAT
-from mockinfer.server.calls import StreamFailure
+from mockinfer.server.calls import StreamFailure, is_stream_route
 from mockinfer.server.filtering import filter_path
 from mockinfer.server.journal import complete_call, journal_unanswered
 from mockinfer.server.state import EXCHANGE
@@ -113,7 +113,7 @@ async def answer(
     except StreamFailure as failure:
         return await stream_error(request, failure.error)
     except EsError as error:
-        if request.path.endswith("/_stream"):
+        if is_stream_route(request):
             return await stream_error(request, error)
         raise
     if isinstance(outcome, StreamPlan):
@@ -212,8 +212,11 @@ async def stream_error(request: web.Request, error: EsError) -> web.StreamRespon
     """A failure on a `_stream` path: one `event: error` with the error body, no `[DONE]`."""
     response = web.StreamResponse(status=error.status, headers={"Content-Type": SSE_CONTENT_TYPE})
     response.headers.update(error.headers)
-    await response.prepare(request)
-    complete_call(request, Ending.ERROR)
-    await response.write(request[EXCHANGE].dialect.error_event(error))
-    await response.write_eof()
+    try:
+        await response.prepare(request)
+        complete_call(request, Ending.ERROR)
+        await response.write(request[EXCHANGE].dialect.error_event(error))
+        await response.write_eof()
+    except ConnectionResetError:
+        complete_call(request, Ending.DISCONNECTED)
     return response

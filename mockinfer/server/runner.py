@@ -24,12 +24,23 @@ from mockinfer.server.app import create_app
 from mockinfer.server.state import DEFAULT_MAX_BODY_BYTES, ServerState
 
 _START_TIMEOUT = 10.0
+#: How long stopping waits for requests in flight (a long delay or a slow stream) before
+#: cancelling them: a test's teardown should not wait for a stream nobody reads.
+_SHUTDOWN_TIMEOUT = 1.0
+#: How long ejecting a cassette waits for recordings still being relayed.
+_SETTLE_TIMEOUT = 30.0
 
 
 async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
     """Bind `app` and return its runner and the URL it listens on."""
     # Bodies are decompressed by `read_body`, which bounds the inflated size.
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, auto_decompress=False)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        auto_decompress=False,
+        shutdown_timeout=_SHUTDOWN_TIMEOUT,
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -144,6 +155,13 @@ class MockInferServer:
         engine, self.state.cassette = self.state.cassette, None
         if engine is None:
             return None
+        if not engine.settle(_SETTLE_TIMEOUT):
+            self.state.failures.append(
+                ServerError(
+                    f"a recording into {engine.cassette.path} was still being relayed after "
+                    f"{_SETTLE_TIMEOUT:g} s; it is not in the cassette"
+                )
+            )
         if engine.recorder is not None and self._loop is not None and self._loop.is_running():
             closing = asyncio.run_coroutine_threadsafe(engine.recorder.close(), self._loop)
             closing.result(_START_TIMEOUT)
@@ -151,8 +169,12 @@ class MockInferServer:
         return engine.cassette
 
     def reset(self) -> None:
-        """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal."""
+        """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal.
+
+        Failures kept from earlier requests are dropped too (`take_failures` reads them first).
+        """
         self.state.reset()
+        self.state.failures.clear()
 
     def take_failures(self) -> list[BaseException]:
         """The failures kept inside the server since the last call, removed from it.

@@ -33,11 +33,13 @@ class ServerState:
     cassette: CassetteEngine | None = None
 
     def reset(self) -> None:
-        """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal."""
+        """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal.
+
+        Failures kept for the test stay: a reset through the admin API must not hide them.
+        """
         self.backend.reset()
         self.stubs.clear()
         self.faults.clear()
-        self.failures.clear()
 
 
 STATE = web.AppKey("mockinfer.state", ServerState)

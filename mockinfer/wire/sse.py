@@ -22,6 +22,12 @@ def encode_event(data: bytes, event: str = "message") -> bytes:
 DONE_EVENT = encode_event(DONE_DATA)
 
 
+def is_done(raw: bytes) -> bool:
+    """Whether one framed event is the `[DONE]` that ends a complete stream."""
+    decoded = decode_events(raw)
+    return len(decoded) == 1 and decoded[0].data == DONE_DATA.decode()
+
+
 @dataclass(frozen=True)
 class SseEvent:
     """One decoded event with the exact bytes it was framed in."""

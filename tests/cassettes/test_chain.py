@@ -123,16 +123,34 @@ def test_a_fault_answers_instead_of_recording(
     assert len(read(cassette).interactions) == 1
 
 
-def test_a_stream_fault_while_recording_cuts_the_relay_and_keeps_nothing(
-    server: MockInferServer, standin: StandIn, tmp_path: Path
+@pytest.mark.parametrize(
+    ("rule", "kinds"),
+    [
+        ({"error_after": 1}, ["message", "error"]),
+        ({"truncate_after": 2}, ["message", "message"]),
+        ({"delay": 0.01}, ["message", "message", "message", "message"]),
+    ],
+)
+def test_a_fault_while_recording_shapes_the_relay_and_keeps_what_the_cluster_sent(
+    server: MockInferServer,
+    standin: StandIn,
+    tmp_path: Path,
+    rule: dict[str, object],
+    kinds: list[str],
 ) -> None:
     cassette = tmp_path / "cut.yaml"
-    server.fault(inference_id="my-llm", error_after=1)
-    with server.use_cassette(cassette, record_mode="all", upstream=standin.url):
-        body = send(server, STREAM_PATH, {"input": "one two"})
-    assert [e.event for e in decode_events(body)] == ["message", "error"]
-    assert not cassette.exists()
+    server.fault(inference_id="my-llm", **rule)
+    with server.use_cassette(cassette, record_mode="once", upstream=standin.url):
+        recorded = send(server, STREAM_PATH, {"input": "one two"})
+    assert [e.event for e in decode_events(recorded)] == kinds
+    (kept,) = read(cassette).interactions
+    assert kept.response.body.endswith(b"data: [DONE]\n\n")
     assert server.calls[0].source == "upstream"
+    server.calls.clear()
+    with server.use_cassette(cassette, record_mode="once", upstream=standin.url):
+        replayed = send(server, STREAM_PATH, {"input": "one two"})
+    assert replayed == recorded and standin.count == 1
+    assert server.calls[0].source == "cassette"
 
 
 def test_replayed_endpoint_changes_reach_the_registry(
@@ -163,3 +181,17 @@ def test_a_stub_answers_an_endpoint_only_the_recorded_cluster_had(
         es.inference.completion(inference_id="my-llm", input="hello there")
     assert info.value.meta.status == 429
     assert not server.backend.has("my-llm")
+
+
+def test_a_vector_stub_does_not_answer_half_a_batch_for_a_stand_in_endpoint(
+    server: MockInferServer, standin: StandIn, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "batch.yaml"
+    path = "/_inference/text_embedding/my-e5"
+    with server.use_cassette(cassette, record_mode="all", upstream=standin.url):
+        send(server, path, {"input": ["a", "b"]})
+    server.stub(inference_id="my-e5", match="a", result=[0.5, 0.5, 0.5])
+    with server.use_cassette(cassette):
+        body = json.loads(send(server, path, {"input": ["a", "b"]}))
+    assert all(len(item["embedding"]) == 8 for item in body["text_embedding"])
+    assert server.calls[-1].source == "cassette"

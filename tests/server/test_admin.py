@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from elasticsearch import ApiError, Elasticsearch
@@ -78,3 +79,16 @@ def test_admin_routes_are_never_faulted(server: MockInferServer) -> None:
     post_fault(server, {"disconnect": True})
     assert raw_request(server.url, "GET", "/_mockinfer/faults").status == 200
     assert raw_request(server.url, "GET", "/_mockinfer/calls").json() == {"calls": []}
+
+
+def test_reset_keeps_the_failures_kept_for_the_test(
+    server: MockInferServer, tmp_path: Path
+) -> None:
+    with server.use_cassette(tmp_path / "absent.yaml"):
+        missed = raw_request(
+            server.url, "POST", f"/_inference/text_embedding/{E5}", b'{"input":"x"}', JSON
+        )
+    assert missed.status == 404
+    raw_request(server.url, "POST", "/_mockinfer/reset")
+    (failure,) = server.take_failures()
+    assert "no cassette" in str(failure).lower() or "replay" in str(failure).lower()

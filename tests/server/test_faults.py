@@ -15,6 +15,7 @@ from elasticsearch import (
     ApiError,
     AsyncElasticsearch,
     AuthenticationException,
+    ConnectionTimeout,
     Elasticsearch,
 )
 
@@ -110,11 +111,11 @@ def test_without_retries_the_error_carries_the_es_body_and_retry_after(
 async def test_async_client_sees_the_same_error(
     aes: AsyncElasticsearch, server: MockInferServer
 ) -> None:
-    server.fault(inference_id=E5, retry_after=1.5)
+    server.fault(inference_id=E5, retry_after=2)
     with pytest.raises(ApiError) as info:
         await aes.options(max_retries=0).inference.text_embedding(inference_id=E5, input="x")
     assert info.value.meta.status == 429
-    assert info.value.meta.headers["retry-after"] == "1.5"
+    assert info.value.meta.headers["retry-after"] == "2"
     assert info.value.body["error"]["reason"] == rate_limit_reason(E5)
 
 
@@ -359,6 +360,9 @@ def test_a_fault_wins_over_a_stub_and_handles_stop_it(
         ({"probability": 1.5, "status": 500}, "probability must be between 0 and 1"),
         ({"times": 0, "status": 500}, "times must be an integer >= 1"),
         ({"stream": False, "event_delay": 1}, "stream actions"),
+        ({"retry_after": 1.5}, "retry_after must be whole seconds >= 0"),
+        ({"retry_after": 1, "truncate_after": 1}, "retry_after goes with an error status"),
+        ({"retry_after": 1, "disconnect": True}, "retry_after goes with an error status"),
         ({"task_type": "chat", "status": 500}, "task_type must be one of"),
         ({"statuss": 500}, "unknown field(s) statuss"),
     ],
@@ -382,3 +386,76 @@ async def test_faults_apply_to_concurrent_streams_independently(
     )
     endings = sorted(b"event: error" in r.body for r in responses)
     assert endings == [False, False, False, True, True, True]
+
+
+def test_after_counts_requests_that_other_faults_answered(
+    es: Elasticsearch, server: MockInferServer
+) -> None:
+    server.fault(inference_id=E5, after=1, status=500)
+    server.fault(inference_id=E5, status=503, times=1)
+    for text in ("a", "b", "c"):
+        with pytest.raises(ApiError):
+            es.options(max_retries=0).inference.text_embedding(inference_id=E5, input=text)
+    assert [c.status for c in server.calls] == [503, 500, 500]
+
+
+@pytest.mark.parametrize("rule", [{"truncate_after": 50}, {"error_after": 5}])
+def test_a_stream_shorter_than_the_cut_ends_as_usual(
+    server: MockInferServer, llm: str, rule: dict[str, int]
+) -> None:
+    server.fault(inference_id=llm, **rule)
+    _, kinds, body = stream(server, f"/_inference/completion/{llm}/_stream", {"input": "x"})
+    assert kinds == ["message"] * 5 and body.endswith(b"data: [DONE]\n\n")
+
+
+def test_error_after_as_many_events_as_the_stream_has_replaces_done(
+    server: MockInferServer, llm: str
+) -> None:
+    server.fault(inference_id=llm, error_after=4)
+    _, kinds, _ = stream(server, f"/_inference/completion/{llm}/_stream", {"input": "x"})
+    assert kinds == ["message"] * 4 + ["error"]
+
+
+def test_faults_on_chat_endpoint_management_use_the_es_envelope(
+    server: MockInferServer, chat: str
+) -> None:
+    server.fault(method="GET", status=500)
+    resp = raw_request(server.url, "GET", f"/_inference/{chat}")
+    assert resp.status == 500 and resp.json()["status"] == 500
+    assert resp.json()["error"]["type"] == "status_exception"
+
+
+def test_a_fault_off_the_inference_routes_says_what_it_answered(server: MockInferServer) -> None:
+    server.fault(path="/_inference/_services", status=503)
+    resp = raw_request(server.url, "GET", "/_inference/_services")
+    assert resp.json()["error"]["reason"] == (
+        "mockinfer fault: [GET /_inference/_services] answered with status [503]"
+    )
+
+
+def test_a_client_that_gives_up_during_a_delay_is_journaled(
+    es: Elasticsearch, server: MockInferServer
+) -> None:
+    server.fault(inference_id=E5, delay=1.0, times=1)
+    with pytest.raises(ConnectionTimeout):
+        es.options(request_timeout=0.2, max_retries=0).inference.text_embedding(
+            inference_id=E5, input="x"
+        )
+    (call,) = server.calls.wait_for(1, timeout=5)
+    assert (call.status, call.ending) == (None, "disconnected")
+    assert call.fault is not None
+
+
+def test_a_client_that_gives_up_on_a_delayed_stream_error_is_no_failure(
+    server: MockInferServer, llm: str
+) -> None:
+    server.fault(inference_id=llm, delay=0.4, status=503)
+    parts = urlsplit(server.url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=0.1)
+    with pytest.raises(TimeoutError):
+        conn.request("POST", f"/_inference/completion/{llm}/_stream", b'{"input":"x"}', JSON)
+        conn.getresponse()
+    conn.close()
+    (call,) = server.calls.wait_for(1, timeout=5)
+    assert call.ending == "disconnected"
+    assert server.take_failures() == []

@@ -152,3 +152,16 @@ def test_an_error_stub_can_carry_headers(es: Elasticsearch, server: MockInferSer
         es.options(max_retries=0).inference.text_embedding(inference_id=E5, input="x")
     assert info.value.meta.headers["retry-after"] == "4"
     assert [c.source for c in server.calls] == ["stub"]
+
+
+def test_embedding_stubs_answer_only_their_kind_of_vector(
+    es: Elasticsearch, server: MockInferServer
+) -> None:
+    server.stub(match="pinned", result=[0.1, 0.2])
+    server.stub(match="pinned", result={"pinned": 3.0})
+    dense = es.inference.text_embedding(inference_id=E5, input="pinned")
+    sparse = es.inference.sparse_embedding(inference_id=".elser-2-elasticsearch", input="pinned")
+    assert dense["text_embedding"][0]["embedding"] == [0.1, 0.2]
+    assert sparse["sparse_embedding"][0]["embedding"] == {"pinned": 3.0}
+    with pytest.raises(ConfigurationError, match="a stub result cannot answer task_type"):
+        server.stub(task_type="sparse_embedding", result=[1.0])

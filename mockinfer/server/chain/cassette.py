@@ -26,7 +26,8 @@ from mockinfer.server.render import raw_response, reset, write_stream
 from mockinfer.server.routes import replay_effects
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
-from mockinfer.wire.results import Ending, Recorded, StreamPlan
+from mockinfer.wire.results import Ending, Recorded
+from mockinfer.wire.sse import is_done
 
 #: Requests always answered locally: a client's `info()` or `ping()` is not an interaction.
 _LOCAL_PATHS = frozenset({"/"})
@@ -52,7 +53,8 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     exchange = request[EXCHANGE]
     if decision is Action.RECORD:
         exchange.source = "upstream"
-        return await _record(request, engine, raw)
+        with engine.recording():
+            return await _record(request, engine, raw)
     exchange.source = "cassette"
     if isinstance(decision, Recorded):
         if 200 <= decision.status < 300:
@@ -75,7 +77,8 @@ def _note_body(request: web.Request, raw: bytes) -> None:
 async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> web.StreamResponse:
     """Forward upstream, relay the answer (streams event by event), then keep it.
 
-    A request a fault fired on is relayed as the fault shapes it and not kept.
+    A fault that fired on the request shapes only what the client sees: the recording keeps
+    what the cluster sent, so a replay with the same fault behaves the same.
     """
     assert engine.recorder is not None
     try:
@@ -87,71 +90,73 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
         raise
     uri = engine.recorder.upstream + request.path_qs
     recorded_request = engine.live_request(request.method, uri, request.headers.items(), raw)
-    exchange = request[EXCHANGE]
-    firing = exchange.firing
     response: web.StreamResponse
     if forwarded.is_stream:
-        exchange.streamed = True
-        if firing is not None:
-            return await _relay_shaped(request, forwarded)
-        response = web.StreamResponse(
-            status=forwarded.status, headers=CIMultiDict(forwarded.headers)
-        )
-        await response.prepare(request)
-        try:
-            async with contextlib.aclosing(forwarded.stream()) as events:
-                async for event in events:
-                    await response.write(event)
-            complete_call(request, Ending.DONE)
-            await response.write_eof()
-        except ConnectionResetError:
-            complete_call(request, Ending.DISCONNECTED)
+        request[EXCHANGE].streamed = True
+        response, whole = await _relay(request, forwarded)
+        if not whole:
             return response  # the client hung up: half a stream is not worth keeping
     else:
         body = await forwarded.read()
         response = raw_response(request, Recorded(forwarded.status, forwarded.headers, body))
-        if firing is not None:
-            return response
     engine.keep(recorded_request, Interaction(recorded_request, forwarded.recorded()))
     return response
 
 
-async def _relay_shaped(request: web.Request, forwarded: Forwarded) -> web.StreamResponse:
-    """Relay an upstream stream slowed or cut by the fault that fired; nothing is kept."""
+async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.StreamResponse, bool]:
+    """Relay an upstream stream as its events arrive, slowed or cut by a fault that fired.
+
+    Reads the upstream to its end either way; returns the response and whether the whole
+    stream was read (false when the client hung up).
+    """
     exchange = request[EXCHANGE]
-    firing, facts = exchange.firing, exchange.facts
-    assert firing is not None and facts is not None
-    rule = firing.rule
-    cut = next(
-        (
-            n
-            for n in (rule.error_after, rule.truncate_after, rule.disconnect_after)
-            if n is not None
-        ),
-        None,
-    )
+    firing = exchange.firing
+    cut = None
+    if firing is not None:
+        assert exchange.facts is not None
+        cut = firing.cut(exchange.facts, chat=exchange.dialect is ES_CHAT)
+    gap = firing.rule.event_delay if firing is not None else 0.0
     response = web.StreamResponse(status=forwarded.status, headers=CIMultiDict(forwarded.headers))
-    await response.prepare(request)
-    sent = 0
-    async with contextlib.aclosing(forwarded.stream()) as events:
-        async for event in events:
-            if cut is not None and (sent >= cut or _is_done(event)):
-                break
-            if sent and rule.event_delay > 0:
-                await asyncio.sleep(rule.event_delay)
-            await response.write(event)
-            sent += 1
-    dialect = exchange.dialect
-    plan = firing.shape(StreamPlan(()), facts, chat=dialect is ES_CHAT)
-    complete_call(request, plan.ending)
-    if plan.ending is Ending.DISCONNECTED:
+    sent, done, ended = 0, False, False
+    try:
+        await response.prepare(request)
+        async with contextlib.aclosing(forwarded.stream()) as events:
+            async for event in events:
+                if ended:
+                    continue  # cut for the client, still kept in the recording
+                if cut is not None and sent == cut[0]:
+                    await _end(request, response, cut)
+                    ended = True
+                    continue
+                if sent and gap > 0:
+                    await asyncio.sleep(gap)
+                if is_done(event):
+                    done = True
+                    complete_call(request, Ending.DONE)  # before the client can read the end
+                else:
+                    sent += 1
+                await response.write(event)
+        if not ended:
+            if cut is not None and not done and sent == cut[0]:
+                await _end(request, response, cut)
+            else:
+                complete_call(request, Ending.DONE)
+                await response.write_eof()
+    except ConnectionResetError:
+        complete_call(request, Ending.DISCONNECTED)
+        return response, False
+    return response, True
+
+
+async def _end(
+    request: web.Request, response: web.StreamResponse, cut: tuple[int, Ending, EsError | None]
+) -> None:
+    """End a relayed stream as the fault says: an error event, a clean close, or a reset."""
+    _, ending, error = cut
+    complete_call(request, ending)
+    if ending is Ending.DISCONNECTED:
         reset(request)
-        return response
-    if plan.ending is Ending.ERROR and plan.error is not None:
-        await response.write(dialect.error_event(plan.error))
+        return
+    if error is not None:
+        await response.write(request[EXCHANGE].dialect.error_event(error))
     await response.write_eof()
-    return response
-
-
-def _is_done(event: bytes) -> bool:
-    return b"data: [DONE]" in event

@@ -19,8 +19,10 @@ from mockinfer.dialects import ES_CHAT
 from mockinfer.engines.faults import RequestFacts
 from mockinfer.generators.chat import last_user_text
 from mockinfer.server.body import read_body
-from mockinfer.server.calls import note_target
+from mockinfer.server.calls import is_stream_route, note_target
+from mockinfer.server.journal import journal_unanswered
 from mockinfer.server.render import disconnect, stream_error
+from mockinfer.server.routes import INFERENCE_HANDLERS
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.tasks import TaskType
@@ -37,11 +39,13 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
         return await following(request)
     exchange = request[EXCHANGE]
     exchange.firing, exchange.facts = firing, facts
-    if facts.task_type == TaskType.CHAT_COMPLETION.value:
+    inference = request.match_info.handler in INFERENCE_HANDLERS
+    if inference and facts.task_type == TaskType.CHAT_COMPLETION.value:
         exchange.dialect = ES_CHAT
     rule = firing.rule
-    if rule.delay > 0:
-        await asyncio.sleep(rule.delay)
+    if rule.delay > 0 and not await _wait(request, rule.delay):
+        journal_unanswered(request)  # the client gave up waiting: nothing more to send
+        return web.Response()
     if rule.disconnect:
         exchange.source = "fault"
         return await disconnect(request)
@@ -54,6 +58,21 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     raise error
 
 
+#: How often a delay looks for a client that has hung up.
+_WATCH = 0.05
+
+
+async def _wait(request: web.Request, seconds: float) -> bool:
+    """Sleep, but stop early when the client hangs up; whether it is still there."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        await asyncio.sleep(min(left, _WATCH))
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return False
+    return True
+
+
 async def request_facts(request: web.Request) -> RequestFacts:
     """What fault rules match on, read leniently: a malformed body just has no text."""
     inference_id: str | None = None
@@ -64,7 +83,7 @@ async def request_facts(request: web.Request) -> RequestFacts:
             endpoints = request.app[STATE].backend
             if endpoints.has(inference_id):
                 task = endpoints.get(inference_id).task_type.value
-    stream = request.path.endswith("/_stream")
+    stream = is_stream_route(request)
     if stream:
         request[EXCHANGE].streamed = True
     return RequestFacts(

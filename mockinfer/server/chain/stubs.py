@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockinfer.server.calls import StreamFailure, parse_call
+from mockinfer.server.calls import StreamFailure, is_stream_route, parse_call
 from mockinfer.server.render import answer as render
 from mockinfer.server.render import stream_error
 from mockinfer.server.routes import INFERENCE_HANDLERS
@@ -23,13 +23,14 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     state = request.app[STATE]
     if not len(state.stubs) or request.match_info.handler not in INFERENCE_HANDLERS:
         return await following(request)
-    stream = request.path.endswith("/_stream")
+    stream = is_stream_route(request)
     try:
         call = await parse_call(request, stream=stream, known_only=state.cassette is None)
     except (EsError, StreamFailure):
         return await following(request)  # what is wrong is answered downstream, as a cluster would
+    known = state.backend.has(call.endpoint.inference_id)
     try:
-        outcome = state.stubs.answer(call, state.synthesizer)
+        outcome = state.stubs.answer(call, state.synthesizer, per_input=known)
     except EsError as error:
         request[EXCHANGE].source = "stub"
         if stream:
