@@ -20,6 +20,8 @@ from mockinfer.wire.tasks import TaskType
 #: What answered a call: a fault, a stub, the cassette, the upstream cluster (recording), or
 #: mockinfer itself (the registry, validation and the generators).
 SOURCES = ("fault", "stub", "cassette", "upstream", "synthesis")
+#: What `CallJournal.filter` and `wait_for` select calls by.
+CRITERIA = ("inference_id", "task_type", "method", "path", "status", "source")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +115,7 @@ class CallJournal:
         listing the calls seen. For calls a client makes in the background, or a stream
         whose reader stops before the end.
         """
-        unknown = set(criteria) - {
-            "inference_id",
-            "task_type",
-            "method",
-            "path",
-            "status",
-            "source",
-        }
+        unknown = set(criteria) - set(CRITERIA)
         if unknown:
             raise TypeError(f"wait_for() got unknown criteria: {', '.join(sorted(unknown))}")
         _check_source(criteria.get("source"))

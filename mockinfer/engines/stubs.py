@@ -301,8 +301,13 @@ class StubRegistry:
                     return stub
         return None
 
-    def per_input(self, inference_id: str, task_type: str, text: str) -> Stub | None:
-        """The newest `result` stub for one input of an embedding request."""
+    def per_input(
+        self, inference_id: str, task_type: str, text: str, *, take: bool = True
+    ) -> Stub | None:
+        """The newest `result` stub for one input of an embedding request.
+
+        `take=False` only looks: the stub's `times` is not used up.
+        """
         with self._lock:
             for stub in self._stubs:
                 if (
@@ -310,7 +315,8 @@ class StubRegistry:
                     and stub.matches_target(inference_id, task_type)
                     and stub.matches_text(text)
                 ):
-                    stub.used += 1
+                    if take:
+                        stub.used += 1
                     return stub
         return None
 
@@ -334,9 +340,9 @@ class StubRegistry:
             texts = [*call.input.inputs, *([call.input.query] if call.input.query else [])]
         stub = self.find(endpoint.inference_id, task, texts)
         if stub is None:
-            if not per_input or call.input is None or call.stream or task not in _EMBEDDING:
+            if call.input is None or call.stream or task not in _EMBEDDING:
                 return None
-            return self._per_input(call, synthesizer)
+            return self._per_input(call, synthesizer, partial=per_input)
         if stub.error is not None:
             status, error_type, reason = stub.error
             raise EsError(status, error_type, reason, headers=stub.headers)
@@ -350,13 +356,20 @@ class StubRegistry:
             return _scripted(stub, lambda piece, first: CompletionDelta(piece))
         return Completion(stub.text if stub.text is not None else "".join(stub.deltas or ()))
 
-    def _per_input(self, call: InferenceCall, synthesizer: Synthesizer) -> Result | None:
+    def _per_input(
+        self, call: InferenceCall, synthesizer: Synthesizer, *, partial: bool
+    ) -> Result | None:
+        """Stubbed inputs with the rest generated; `partial=False`: only when all are stubbed."""
         assert call.input is not None
         endpoint = call.endpoint
         task = endpoint.task_type.value
-        stubbed = [self.per_input(endpoint.inference_id, task, t) for t in call.input.inputs]
-        if not any(stubbed):
+        texts = call.input.inputs
+        found = [self.per_input(endpoint.inference_id, task, t, take=False) for t in texts]
+        if not any(found) or (not partial and not all(found)):
             return None
+        stubbed = [self.per_input(endpoint.inference_id, task, t) for t in texts]
+        if all(stubbed):
+            return _stubbed_only(call, [s.result for s in stubbed if s is not None])
         generated = synthesizer.infer(endpoint, call.input)
         if isinstance(generated, DenseEmbeddings):
             vectors = tuple(
@@ -370,6 +383,16 @@ class StubRegistry:
             for s, item in zip(stubbed, generated.items, strict=True)
         )
         return SparseEmbeddings(items)
+
+
+def _stubbed_only(call: InferenceCall, results: list[Any]) -> Result:
+    """An embedding answer made of stub results alone."""
+    endpoint = call.endpoint
+    if endpoint.task_type is TaskType.SPARSE_EMBEDDING:
+        return SparseEmbeddings(tuple(SparseEmbedding(dict(r)) for r in results))
+    return DenseEmbeddings(
+        endpoint.task_type, endpoint.element_type, tuple(list(r) for r in results)
+    )
 
 
 def _scripted(stub: Stub, frame: Callable[[str, bool], StreamEvent]) -> StreamPlan:

@@ -195,3 +195,8 @@ def test_a_vector_stub_does_not_answer_half_a_batch_for_a_stand_in_endpoint(
         body = json.loads(send(server, path, {"input": ["a", "b"]}))
     assert all(len(item["embedding"]) == 8 for item in body["text_embedding"])
     assert server.calls[-1].source == "cassette"
+    server.stub(inference_id="my-e5", match="b", result=[0.25, 0.25, 0.25])
+    with server.use_cassette(cassette):
+        both = json.loads(send(server, path, {"input": ["a", "b"]}))
+    assert [item["embedding"] for item in both["text_embedding"]] == [[0.5] * 3, [0.25] * 3]
+    assert server.calls[-1].source == "stub"
