@@ -10,7 +10,7 @@ from mockinfer.dialects import ES_CHAT
 from mockinfer.server.body import read_body
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.durations import parse_boolean, parse_time_value
-from mockinfer.wire.endpoints import Endpoint, parse_task_type
+from mockinfer.wire.endpoints import Endpoint, task_filter
 from mockinfer.wire.errors import EsError, request_body_required
 from mockinfer.wire.requests import (
     CHAT_PARSER,
@@ -111,8 +111,7 @@ async def parse_call(
     task, inference_id = note_target(request)
     if stream:
         exchange.streamed = True
-    if task is not None:
-        parse_task_type(task)
+    task_filter(task)
     if task == TaskType.CHAT_COMPLETION.value:
         exchange.dialect = ES_CHAT
     body = await json_body(
@@ -141,7 +140,7 @@ async def parse_call(
 def _lookup(
     request: web.Request, task: str | None, inference_id: str, known_only: bool
 ) -> Endpoint:
-    requested = parse_task_type(task) if task is not None else None
+    requested = task_filter(task)
     backend = request.app[STATE].backend
     if not known_only and requested is not None and not backend.has(inference_id):
         return Endpoint(inference_id, requested, "elasticsearch", {})

@@ -21,13 +21,13 @@ from mockinfer.server.render import answer, json_response, stream_error
 from mockinfer.server.state import STATE
 from mockinfer.wire.endpoints import (
     create_endpoint,
-    parse_task_type,
+    task_filter,
     reject_reserved,
     resolve_task_type,
     update_endpoint,
     validate_inference_id,
 )
-from mockinfer.wire.errors import EsError
+from mockinfer.wire.errors import EsError, status_exception
 from mockinfer.wire.services import services_document
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -69,7 +69,7 @@ async def get_endpoints(request: web.Request) -> web.StreamResponse:
         endpoints = backend.list()
     else:
         task, inference_id = note_target(request)
-        task_type = parse_task_type(task) if task is not None else None
+        task_type = task_filter(task)
         if inference_id in _ALL:
             endpoints = backend.list(task_type)
         else:
@@ -81,8 +81,7 @@ async def put_endpoint(request: web.Request) -> web.StreamResponse:
     """`PUT /_inference[/{task_type}]/{inference_id}`: create, answering the stored config."""
     check_params(request, ("timeout",))
     task, inference_id = note_target(request)
-    if task is not None:
-        parse_task_type(task)
+    task_filter(task)
     body = await json_body(request, "inference_endpoint")
     resolve_task_type(task, body.data)
     reject_reserved(inference_id)
@@ -96,11 +95,14 @@ async def update(request: web.Request) -> web.StreamResponse:
     """`PUT /_inference[/{task_type}]/{inference_id}/_update`."""
     check_params(request, ("timeout",))
     task, inference_id = note_target(request)
-    if task is not None:
-        parse_task_type(task)
+    task_filter(task)
     body = await json_body(request, "inference_endpoint")
     backend = request.app[STATE].backend
-    endpoint = update_endpoint(backend.get(inference_id), task, body.data)
+    stored = backend.get(inference_id)
+    if inference_id.startswith("."):
+        # TransportUpdateInferenceModelAction: every id starting with a dot is a default one.
+        raise status_exception(f"Default endpoint [{inference_id}] cannot be updated")
+    endpoint = update_endpoint(stored, task, body.data)
     return json_response(request, backend.replace(endpoint).public())
 
 
@@ -108,7 +110,7 @@ async def delete_endpoint(request: web.Request) -> web.StreamResponse:
     """`DELETE /_inference[/{task_type}]/{inference_id}` with `force` and `dry_run`."""
     check_params(request, ("force", "dry_run"))
     task, inference_id = note_target(request)
-    task_type = parse_task_type(task) if task is not None else None
+    task_type = task_filter(task)
     deleted = request.app[STATE].backend.delete(
         inference_id, task_type, force=flag(request, "force"), dry_run=flag(request, "dry_run")
     )
@@ -159,7 +161,7 @@ async def get_services(request: web.Request) -> web.StreamResponse:
     """`GET /_inference/_services[/{task_type}]`: the services this cluster accepts."""
     check_params(request, ())
     task = request.match_info.get("task_type")
-    return json_response(request, services_document(parse_task_type(task) if task else None))
+    return json_response(request, services_document(task_filter(task)))
 
 
 async def get_region_policy(request: web.Request) -> web.StreamResponse:

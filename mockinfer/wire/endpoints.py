@@ -108,6 +108,17 @@ def parse_task_type(name: str) -> TaskType:
     return TaskType(name)
 
 
+#: The task type segment that means "any task type" on GET, DELETE and perform inference.
+ANY_TASK = "any"
+
+
+def task_filter(name: str | None) -> TaskType | None:
+    """The task type a URL segment asks for; None for none or `any` (ES's `TaskType.ANY`)."""
+    if name is None or name == ANY_TASK:
+        return None
+    return parse_task_type(name)
+
+
 def validate_inference_id(inference_id: str) -> None:
     """ES's id rule: lowercase alphanumerics, `-`, `_` and `.`, alphanumeric at both ends."""
     if not _VALID_ID.match(inference_id) and not inference_id.startswith("."):
@@ -121,6 +132,8 @@ def validate_inference_id(inference_id: str) -> None:
 def resolve_task_type(url_task: str | None, body: Mapping[str, Any]) -> TaskType:
     """The task type of a PUT from the URL and the body, as `ServiceUtils.resolveTaskType`."""
     body_task = body.get("task_type")
+    if url_task == ANY_TASK:
+        url_task = None
     if body_task is not None and not isinstance(body_task, str):
         raise status_exception(f"Unknown task_type [{body_task}]")
     if url_task is None and body_task is None:
@@ -330,7 +343,7 @@ _UPDATE_FIELDS = ("task_type", "service_settings", "task_settings", "chunking_se
 def update_endpoint(endpoint: Endpoint, url_task: str | None, body: Mapping[str, Any]) -> Endpoint:
     """Apply a `_update` body: merge service and task settings; the task type must not change."""
     for task in (url_task, body.get("task_type")):
-        if task is not None and task != endpoint.task_type.value:
+        if task not in (None, ANY_TASK) and task != endpoint.task_type.value:
             raise status_exception("Task type must match the task type of the existing endpoint")
     unknown = {k: v for k, v in body.items() if k not in _UPDATE_FIELDS}
     if unknown:

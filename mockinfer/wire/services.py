@@ -1,6 +1,9 @@
 """The inference services a cluster accepts, their settings and the defaults it fills in.
 
-Data from the specification's `put_<service>` requests and `Services.ts` (rate limits).
+Data from the specification's `put_<service>` requests and `Services.ts` (rate limits). Task
+types, and which services `GET _inference/_services` lists, follow each `*Service.java`
+(`supportedTaskTypes`, `hideFromConfigurationApi`) of Elasticsearch's main branch as it stood
+in November 2026, version 9.6 in development.
 A service's settings are validated as ES does: required settings must be present, and
 settings the service does not know are rejected by name.
 """
@@ -46,6 +49,7 @@ class Service:
     rate_limit: Mapping[TaskType | None, int] = field(default_factory=dict)
     model_field: str = "model_id"
     label: str = ""
+    listed: bool = True
 
     @property
     def known_settings(self) -> frozenset[str]:
@@ -74,6 +78,7 @@ def _svc(
     rpm: int | Mapping[TaskType | None, int] | None = None,
     model_field: str = "model_id",
     label: str = "",
+    listed: bool = True,
 ) -> Service:
     limits: Mapping[TaskType | None, int]
     if rpm is None:
@@ -93,6 +98,7 @@ def _svc(
         rate_limit=limits,
         model_field=model_field,
         label=label,
+        listed=listed,
     )
 
 
@@ -205,6 +211,7 @@ SERVICES: dict[str, Service] = {
             rpm=10000,
             model_field="url",
             label="Custom",
+            listed=False,
         ),
         _svc(
             "deepseek",
@@ -227,24 +234,18 @@ SERVICES: dict[str, Service] = {
             ("num_threads",),
             (*_ALLOCATIONS, "model_id"),
             one_of=(("num_allocations", "adaptive_allocations"),),
+            listed=False,  # an old name the elasticsearch service still answers to
         ),
         _svc(
             "elastic",
-            (
-                T.SPARSE_EMBEDDING,
-                T.CHAT_COMPLETION,
-                T.COMPLETION,
-                T.RERANK,
-                T.TEXT_EMBEDDING,
-                T.EMBEDDING,
-            ),
+            (T.SPARSE_EMBEDDING, T.CHAT_COMPLETION, T.RERANK, T.TEXT_EMBEDDING, T.EMBEDDING),
             ("model_id",),
             rpm=240,
             label="Elastic Inference Service",
         ),
         _svc(
             "fireworksai",
-            (T.CHAT_COMPLETION, T.COMPLETION, T.TEXT_EMBEDDING),
+            (T.CHAT_COMPLETION, T.TEXT_EMBEDDING),
             ("api_key", "model_id"),
             ("url",),
             task_settings=("user", "headers"),
@@ -278,13 +279,22 @@ SERVICES: dict[str, Service] = {
         _svc("groq", (T.CHAT_COMPLETION,), ("model_id",), ("api_key",), rpm=1000, label="Groq"),
         _svc(
             "hugging_face",
-            (T.CHAT_COMPLETION, T.COMPLETION, T.RERANK, T.TEXT_EMBEDDING),
+            (T.CHAT_COMPLETION, T.COMPLETION, T.RERANK, T.SPARSE_EMBEDDING, T.TEXT_EMBEDDING),
             ("api_key", "url"),
             ("model_id",),
             task_settings=_RERANK_TASK,
             rpm=3000,
             model_field="url",
             label="Hugging Face",
+        ),
+        _svc(
+            "hugging_face_elser",
+            (T.SPARSE_EMBEDDING,),
+            ("api_key", "url"),
+            rpm=3000,
+            model_field="url",
+            label="Hugging Face ELSER",
+            listed=False,
         ),
         _svc(
             "jinaai",
@@ -338,6 +348,13 @@ SERVICES: dict[str, Service] = {
             rpm=3000,
             model_field="url",
             label="OpenShift AI",
+        ),
+        _svc(
+            "tencentcloud",
+            (T.TEXT_EMBEDDING, T.CHAT_COMPLETION, T.COMPLETION, T.RERANK),
+            ("api_key", "model_id"),
+            rpm=1000,
+            label="Tencent Cloud",
         ),
         _svc(
             "voyageai",
@@ -418,7 +435,7 @@ def services_document(task_type: TaskType | None = None) -> list[dict[str, Any]]
     document = []
     for name in sorted(SERVICES):
         spec = SERVICES[name]
-        if task_type is not None and task_type not in spec.task_types:
+        if not spec.listed or (task_type is not None and task_type not in spec.task_types):
             continue
         tasks = sorted(t.value for t in spec.task_types)
         configurations = {n: _setting(n, required=True, tasks=tasks) for n in spec.required}

@@ -25,7 +25,7 @@ CLIENT_METHODS = {
     "deepseek": ("put_deepseek", "deepseek_inference_id", "chat_completion"),
     "elasticsearch": ("put_elasticsearch", "elasticsearch_inference_id", "text_embedding"),
     "elser": ("put_elser", "elser_inference_id", "sparse_embedding"),
-    "fireworksai": ("put_fireworksai", "fireworksai_inference_id", "completion"),
+    "fireworksai": ("put_fireworksai", "fireworksai_inference_id", "chat_completion"),
     "googleaistudio": ("put_googleaistudio", "googleaistudio_inference_id", "completion"),
     "googlevertexai": ("put_googlevertexai", "googlevertexai_inference_id", "rerank"),
     "groq": ("put_groq", "groq_inference_id", "chat_completion"),
@@ -51,8 +51,35 @@ def _settings(service: str) -> dict[str, Any]:
     return settings
 
 
+#: Services the 9.x client has no typed `put_<service>` for: created with the generic `put`.
+WITHOUT_CLIENT_METHOD = {"elastic", "hugging_face_elser", "tencentcloud"}
+
+
 def test_every_catalogued_service_has_a_client_method() -> None:
-    assert set(CLIENT_METHODS) == set(SERVICES) - {"elastic"}
+    assert set(CLIENT_METHODS) == set(SERVICES) - WITHOUT_CLIENT_METHOD
+
+
+@pytest.mark.parametrize("service", sorted(WITHOUT_CLIENT_METHOD - {"elastic"}))
+def test_services_without_a_typed_method_through_put(es: Elasticsearch, service: str) -> None:
+    task_type = sorted(t.value for t in SERVICES[service].task_types)[0]
+    created = es.inference.put(
+        inference_id=f"{service.replace('_', '-')}-endpoint",
+        task_type=task_type,
+        inference_config={"service": service, "service_settings": _settings(service)},
+    )
+    assert created["service"] == service
+
+
+def test_services_lists_what_elasticsearch_lists(es: Elasticsearch) -> None:
+    def listed(path: str) -> dict[str, list[str]]:
+        return {s["service"]: s["task_types"] for s in es.perform_request("GET", path).body}
+
+    every = listed("/_inference/_services")
+    assert not {"custom", "elser", "hugging_face_elser"} & set(every)
+    assert "completion" not in every["elastic"]
+    sparse = listed("/_inference/_services/sparse_embedding")
+    assert "hugging_face" in sparse and "elasticsearch" in sparse
+    assert listed("/_inference/_services/any") == every
 
 
 @pytest.mark.parametrize("service", sorted(CLIENT_METHODS))
