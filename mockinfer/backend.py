@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mockinfer.errors import CallTimeout
 from mockinfer.wire.endpoints import DEFAULT_ENDPOINTS, RESERVED_IDS, Endpoint, reject_reserved
 from mockinfer.wire.errors import EsError, endpoint_not_found, status_exception
+from mockinfer.wire.models import BUILT_IN_MODELS, TrainedModel, model_of
 from mockinfer.wire.tasks import TaskType
 
 #: What answered a call: a fault, a stub, the cassette, the upstream cluster (recording), or
@@ -161,21 +162,48 @@ def _matches(call: Call, wanted: Mapping[str, Any]) -> bool:
 
 
 class Backend:
-    """The endpoint registry (with the three default endpoints) and the region policy."""
+    """The endpoint registry (with the three default endpoints), trained models, region policy.
 
-    def __init__(self) -> None:
+    `models` are declared for the server's whole life; `declare_model` adds one until reset.
+    """
+
+    def __init__(self, models: Sequence[TrainedModel] = ()) -> None:
         self._lock = threading.Lock()
         self._endpoints: dict[str, Endpoint] = {}
+        self._configured = {m.model_id: m for m in models}
+        self._declared: dict[str, TrainedModel] = {}
         self._region_policy: dict[str, Any] | None = None
         self.journal = CallJournal()
         self.reset()
 
     def reset(self) -> None:
-        """Back to a fresh cluster: default endpoints only, no policy, empty journal."""
+        """Back to a fresh cluster: default endpoints and configured models, empty journal."""
         with self._lock:
             self._endpoints = {e.inference_id: e for e in DEFAULT_ENDPOINTS}
+            self._declared = dict(self._configured)
             self._region_policy = None
         self.journal.clear()
+
+    def declare_model(self, model: TrainedModel) -> TrainedModel:
+        """Make a trained model known (until the next reset), replacing one of the same id."""
+        with self._lock:
+            self._declared[model.model_id] = model
+        return model
+
+    def models(self) -> list[TrainedModel]:
+        """Every trained model, sorted by id: built-in, declared, and run by endpoints."""
+        with self._lock:
+            found = {m.model_id: m for m in BUILT_IN_MODELS}
+            for endpoint in self._endpoints.values():
+                model = model_of(endpoint)
+                if model is not None:
+                    found.setdefault(model.model_id, model)
+            found.update(self._declared)
+        return [found[k] for k in sorted(found)]
+
+    def model(self, model_id: str) -> TrainedModel | None:
+        """One trained model by id, or None."""
+        return next((m for m in self.models() if m.model_id == model_id), None)
 
     def get(self, inference_id: str, task_type: TaskType | None = None) -> Endpoint:
         """One endpoint; 404 when unknown, 400 when the task type does not match."""

@@ -7,5 +7,6 @@ dialect here, not touching the engines.
 
 from mockinfer.dialects.base import Dialect
 from mockinfer.dialects.es import ES, ES_CHAT
+from mockinfer.dialects.ml import ML
 
-__all__ = ["ES", "ES_CHAT", "Dialect"]
+__all__ = ["ES", "ES_CHAT", "ML", "Dialect"]

@@ -73,6 +73,11 @@ class _EncodedRows:
 _ROWS = _EncodedRows(ENCODED_ROWS)
 
 
+def encode_vector(row: Any) -> Any:
+    """A vector ready for orjson: a cached fragment for a read-only numpy row, else as it is."""
+    return _ROWS.encode(row)
+
+
 def _json(value: Any) -> bytes:
     return orjson.dumps(value)
 
@@ -102,7 +107,7 @@ class EsDialect:
     def document(self, result: Result) -> Any:
         if isinstance(result, DenseEmbeddings):
             key = dense_result_key(result.task_type, result.element_type)
-            return {key: [{"embedding": _ROWS.encode(row)} for row in result.vectors]}
+            return {key: [{"embedding": encode_vector(row)} for row in result.vectors]}
         if isinstance(result, SparseEmbeddings):
             items = [{"is_truncated": i.is_truncated, "embedding": i.weights} for i in result.items]
             return {"sparse_embedding": items}

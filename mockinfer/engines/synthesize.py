@@ -24,6 +24,7 @@ from mockinfer.generators import (
     split_deltas,
 )
 from mockinfer.wire.endpoints import Endpoint
+from mockinfer.wire.models import seed_key
 from mockinfer.wire.requests import ChatRequest, InferenceCall, InferenceInput
 from mockinfer.wire.results import (
     ChatChunk,
@@ -117,7 +118,7 @@ class Synthesizer:
         """The token weights of one input."""
         weights, truncated = sparse_vector(
             seed=self.seed,
-            inference_id=endpoint.inference_id,
+            inference_id=seed_key(endpoint),
             task_type=endpoint.task_type.value,
             text=text,
             max_input_tokens=SPARSE_MAX_TOKENS,
@@ -135,7 +136,7 @@ class Synthesizer:
         """
         shape = (
             self.seed,
-            endpoint.inference_id,
+            seed_key(endpoint),
             endpoint.task_type.value,
             endpoint.dimensions,
             endpoint.similarity,
@@ -152,7 +153,7 @@ class Synthesizer:
         if missing:
             generated = dense_array(
                 seed=self.seed,
-                inference_id=endpoint.inference_id,
+                inference_id=seed_key(endpoint),
                 task_type=endpoint.task_type.value,
                 contents=[key[-1] for key in missing],
                 dimensions=endpoint.dimensions,
@@ -174,7 +175,7 @@ class Synthesizer:
             return_documents = bool(settings.get("return_documents", False))
         ranked = rerank(
             seed=self.seed,
-            inference_id=endpoint.inference_id,
+            inference_id=seed_key(endpoint),
             query=call.query or "",
             documents=call.inputs,
             top_n=top_n if isinstance(top_n, int) else None,

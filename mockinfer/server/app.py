@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockinfer.server import admin, chain
+from mockinfer.server import admin, chain, models
 from mockinfer.server.body import check_compatible_version
 from mockinfer.server.calls import is_admin
 from mockinfer.server.journal import on_response_prepare
@@ -72,5 +72,6 @@ def create_app(state: ServerState | None = None) -> web.Application:
     app.on_response_prepare.append(_product_header)
     app.on_response_prepare.append(on_response_prepare)
     add_routes(app)
+    models.add_routes(app)
     admin.add_routes(app)
     return app

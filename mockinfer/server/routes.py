@@ -21,9 +21,9 @@ from mockinfer.server.render import answer, json_response, stream_error
 from mockinfer.server.state import STATE
 from mockinfer.wire.endpoints import (
     create_endpoint,
-    task_filter,
     reject_reserved,
     resolve_task_type,
+    task_filter,
     update_endpoint,
     validate_inference_id,
 )

@@ -21,6 +21,7 @@ from mockinfer.generators.chat import last_user_text
 from mockinfer.server.body import read_body
 from mockinfer.server.calls import is_stream_route, note_target
 from mockinfer.server.journal import journal_unanswered
+from mockinfer.server.models import find_model
 from mockinfer.server.render import disconnect, stream_error
 from mockinfer.server.routes import INFERENCE_HANDLERS
 from mockinfer.server.state import EXCHANGE, STATE
@@ -83,6 +84,10 @@ async def request_facts(request: web.Request) -> RequestFacts:
             endpoints = request.app[STATE].backend
             if endpoints.has(inference_id):
                 task = endpoints.get(inference_id).task_type.value
+    elif "model_id" in request.match_info:
+        inference_id = request.match_info["model_id"]
+        model = find_model(request, inference_id)
+        task = model.task_type.value if model is not None else None
     stream = is_stream_route(request)
     if stream:
         request[EXCHANGE].streamed = True

@@ -1,0 +1,120 @@
+"""The trained-model routes: `_infer`, and the model and stats documents clients check.
+
+`POST /_ml/trained_models/{model_id}/_infer` is how langchain's and llama-index's
+Elasticsearch embeddings reach a model; it is answered by the same synthesis as `/_inference`
+on an endpoint that runs the model, rendered in the trained-model dialect.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from aiohttp import web
+
+from mockinfer.dialects import ML
+from mockinfer.server.body import read_body
+from mockinfer.server.calls import check_params, flag
+from mockinfer.server.render import answer, json_response
+from mockinfer.server.state import EXCHANGE, STATE
+from mockinfer.wire.models import (
+    INFER_PARSER,
+    TrainedModel,
+    model_not_found,
+    not_deployed,
+    parse_infer,
+    unknown_models,
+)
+from mockinfer.wire.requests import Body, InferenceCall, InferenceInput
+
+_ALL = ("_all", "*")
+_GET_PARAMS = (
+    "allow_no_match",
+    "decompress_definition",
+    "exclude_generated",
+    "from",
+    "include",
+    "include_model_definition",
+    "size",
+    "tags",
+)
+
+
+def find_model(request: web.Request, model_id: str) -> TrainedModel | None:
+    """The model a request names, noting it for the journal and fault rules."""
+    exchange = request[EXCHANGE]
+    exchange.inference_id = model_id
+    model = request.app[STATE].backend.model(model_id)
+    if model is not None:
+        exchange.task_type = model.task_type.value
+    return model
+
+
+async def infer(request: web.Request) -> web.StreamResponse:
+    """`POST /_ml/trained_models/{model_id}/_infer`."""
+    check_params(request, ("timeout",))
+    request[EXCHANGE].dialect = ML
+    model_id = request.match_info["model_id"]
+    model = find_model(request, model_id)
+    if model is None:
+        raise model_not_found(model_id)
+    if not model.deployed:
+        raise not_deployed(model_id)
+    raw = await read_body(request)
+    body = Body.from_bytes(raw, INFER_PARSER) if raw else None
+    request[EXCHANGE].note_body(body.data if body is not None else None)
+    parsed = parse_infer(body, model)
+    call = InferenceCall(
+        model.endpoint(), input=InferenceInput(inputs=parsed.texts, query=parsed.similarity_text)
+    )
+    return await answer(request, lambda: request.app[STATE].synthesizer.answer(call))
+
+
+def _selected(request: web.Request) -> list[TrainedModel]:
+    """The models an id expression names (ids, wildcards, `_all`; comma-separated)."""
+    models = request.app[STATE].backend.models()
+    expression = request.match_info.get("model_id", "_all")
+    chosen: dict[str, TrainedModel] = {}
+    missing = []
+    for part in expression.split(","):
+        if part in _ALL:
+            chosen.update((m.model_id, m) for m in models)
+            continue
+        matched = [m for m in models if fnmatch.fnmatchcase(m.model_id, part)]
+        wildcard = "*" in part
+        if not matched and (not wildcard or not _allow_no_match(request)):
+            missing.append(part)
+        chosen.update((m.model_id, m) for m in matched)
+    if missing:
+        raise unknown_models(missing)
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def _allow_no_match(request: web.Request) -> bool:
+    return "allow_no_match" not in request.query or flag(request, "allow_no_match")
+
+
+async def get_models(request: web.Request) -> web.StreamResponse:
+    """`GET /_ml/trained_models[/{model_id}]`."""
+    check_params(request, _GET_PARAMS)
+    include = request.query.get("include", "")
+    configs = [
+        m.config(definition_status="definition_status" in include) for m in _selected(request)
+    ]
+    return json_response(request, {"count": len(configs), "trained_model_configs": configs})
+
+
+async def get_stats(request: web.Request) -> web.StreamResponse:
+    """`GET /_ml/trained_models[/{model_id}]/_stats`."""
+    check_params(request, ("allow_no_match", "from", "size"))
+    stats: list[dict[str, Any]] = [m.stats() for m in _selected(request)]
+    return json_response(request, {"count": len(stats), "trained_model_stats": stats})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the trained-model routes."""
+    app.router.add_route("POST", "/_ml/trained_models/{model_id}/_infer", infer)
+    app.router.add_route("GET", "/_ml/trained_models/_stats", get_stats)
+    app.router.add_route("GET", "/_ml/trained_models/{model_id}/_stats", get_stats)
+    app.router.add_route("GET", "/_ml/trained_models", get_models)
+    app.router.add_route("GET", "/_ml/trained_models/{model_id}", get_models)
