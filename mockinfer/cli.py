@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mockinfer.backend import Backend
 from mockinfer.cassette.format import CassetteError
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS
 from mockinfer.cassette.redact import find_credentials
@@ -22,6 +23,7 @@ from mockinfer.server.app import create_app
 from mockinfer.server.runner import start_site
 from mockinfer.server.state import ServerState
 from mockinfer.settings import FALLBACKS, RECORD_MODES, UPSTREAM_API_KEY_ENV
+from mockinfer.wire.models import declared_model
 
 UPSTREAM_ENV = "MOCKINFER_UPSTREAM"
 
@@ -64,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated matchers (from {', '.join(MATCHERS)})",
     )
     serve.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="ID:TASK[:DIMS]",
+        help="declare a trained model (task: text_embedding, text_expansion or "
+        "text_similarity); repeatable",
+    )
+    serve.add_argument(
         "--faults",
         type=Path,
         help="a YAML or JSON file holding a list of fault rules to apply from the start",
@@ -101,8 +111,11 @@ def _open(args: argparse.Namespace) -> CassetteEngine:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    state = ServerState(synthesizer=Synthesizer(seed=args.seed))
     try:
+        state = ServerState(
+            backend=Backend([declared_model(spec) for spec in args.model]),
+            synthesizer=Synthesizer(seed=args.seed),
+        )
         for rule in load_rules(args.faults) if args.faults is not None else ():
             state.faults.add(rule)
         if args.cassette is not None:

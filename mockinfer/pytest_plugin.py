@@ -43,6 +43,8 @@ _HELP = {
     "upstream": "URL of the real cluster to record from",
     "match_on": f"comma-separated request matchers from {', '.join(MATCHER_NAMES)}",
     "fail_on_unplayed": "fail a test that leaves recorded interactions unplayed",
+    "models": "trained models to declare, comma-separated id:task[:dimensions] "
+    "(task: text_embedding, text_expansion or text_similarity)",
 }
 _MARKER_ARGS = (*SETTING_NAMES, "cassette", "faults")
 
@@ -70,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mockinfer(cassette=None, *, record_mode, fallback, seed, timing, upstream, match_on, "
-        "fail_on_unplayed, faults): settings of the mockinfer fixture for this test",
+        "fail_on_unplayed, models, faults): settings of the mockinfer fixture for this test",
     )
     try:
         settings = Settings()
@@ -193,6 +195,7 @@ def mockinfer(
 ) -> Iterator[MockinferHandle]:
     """A fake Elasticsearch inference service for this test: .url, .calls, .stub(), .fault()."""
     from mockinfer.engines.cassettes import open_cassette
+    from mockinfer.wire.models import declared_model
 
     server = mockinfer_server
     try:
@@ -215,6 +218,8 @@ def mockinfer(
     server.seed = settings.seed
     for rule in faults:
         server.faults.add(rule)
+    for spec in settings.models:
+        server.backend.declare_model(declared_model(spec))
     if engine is not None:
         server.insert_cassette(engine)
     yield MockinferHandle(server, engine.cassette if engine else None, settings)

@@ -21,6 +21,8 @@ DEFAULT_MATCHERS = ("method", "path", "body")
 DEFAULT_SEED = 0
 #: Environment variable of each setting: `MOCKINFER_<NAME>`.
 ENV_PREFIX = "MOCKINFER_"
+#: A trained model's task: the key of its `inference_config`.
+MODEL_TASKS = ("text_embedding", "text_expansion", "text_similarity")
 #: Credentials come from the environment only, never from ini files or markers.
 UPSTREAM_API_KEY_ENV = "MOCKINFER_UPSTREAM_API_KEY"
 
@@ -59,6 +61,31 @@ def _matchers(value: Any) -> tuple[str, ...]:
     return cleaned
 
 
+def _models(value: Any) -> tuple[Any, ...]:
+    """Trained models to declare: `id:task[:dimensions]` strings (comma-separated in an ini
+    value or option) or, from a marker, mappings of a model's fields."""
+    specs = [s.strip() for s in value.split(",") if s.strip()] if isinstance(value, str) else value
+    if not isinstance(specs, list | tuple):
+        raise ConfigurationError(f"models must be a list of id:task[:dimensions]; got {value!r}")
+    for spec in specs:
+        if isinstance(spec, str):
+            parts = spec.split(":")
+            valid = (
+                len(parts) in (2, 3)
+                and bool(parts[0])
+                and parts[1] in MODEL_TASKS
+                and (len(parts) == 2 or parts[2].isdigit())
+            )
+            if not valid:
+                raise ConfigurationError(
+                    f"a model is id:task[:dimensions] with a task from {', '.join(MODEL_TASKS)}; "
+                    f"got {spec!r}"
+                )
+        elif not isinstance(spec, Mapping):
+            raise ConfigurationError(f"a model is id:task[:dimensions] or a mapping; got {spec!r}")
+    return tuple(specs)
+
+
 def _boolean(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -88,6 +115,7 @@ class Settings:
     upstream: str | None = None
     match_on: tuple[str, ...] = DEFAULT_MATCHERS
     fail_on_unplayed: bool = False
+    models: tuple[Any, ...] = ()
 
     def layer(self, values: Mapping[str, Any], source: str) -> Settings:
         """These settings overridden by the non-None `values`, each validated."""
@@ -124,6 +152,7 @@ _VALIDATORS: dict[str, Any] = {
     "upstream": lambda v: str(v) or None,
     "match_on": _matchers,
     "fail_on_unplayed": lambda v: _boolean("fail_on_unplayed", v),
+    "models": _models,
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 

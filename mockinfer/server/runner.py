@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +22,7 @@ from mockinfer.errors import MockinferError, ServerError
 from mockinfer.generators import DEFAULT_SEED, INSTANT, TimingProfile
 from mockinfer.server.app import create_app
 from mockinfer.server.state import DEFAULT_MAX_BODY_BYTES, ServerState
+from mockinfer.wire.models import TrainedModel, declared_model
 
 _START_TIMEOUT = 10.0
 #: How long stopping waits for requests in flight (a long delay or a slow stream) before
@@ -64,11 +65,12 @@ class MockInferServer:
         seed: int = DEFAULT_SEED,
         timing: TimingProfile = INSTANT,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        models: Sequence[TrainedModel] = (),
     ) -> None:
         self.host = host
         self.port = port
         self.state = ServerState(
-            backend=Backend(),
+            backend=Backend(models),
             synthesizer=Synthesizer(seed=seed, timing=timing),
             max_body_bytes=max_body_bytes,
         )
@@ -114,6 +116,32 @@ class MockInferServer:
         Raises `ConfigurationError` (a `ValueError`) for an invalid argument.
         """
         return self.stubs.add(Stub(**fields))
+
+    def declare_model(
+        self,
+        model_id: str,
+        task: str,
+        *,
+        dimensions: int = 384,
+        input_field: str = "text_field",
+        deployed: bool = True,
+    ) -> TrainedModel:
+        """Make a trained model known to `/_ml/trained_models` until the next reset.
+
+        `task` is `text_embedding`, `text_expansion` or `text_similarity`; `deployed=False`
+        makes `_infer` answer 409 as for a model that is not started. Raises
+        `ConfigurationError` for an invalid field.
+        """
+        model = declared_model(
+            {
+                "model_id": model_id,
+                "task": task,
+                "dimensions": dimensions,
+                "input_field": input_field,
+                "deployed": deployed,
+            }
+        )
+        return self.state.backend.declare_model(model)
 
     @property
     def faults(self) -> FaultRegistry:

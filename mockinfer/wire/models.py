@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockinfer.errors import ConfigurationError
+from mockinfer.settings import MODEL_TASKS as MODEL_TASK_NAMES
 from mockinfer.wire.endpoints import Endpoint
 from mockinfer.wire.errors import EsError, status_exception, validation_failed
 from mockinfer.wire.requests import Body
@@ -48,8 +49,10 @@ class TrainedModel:
     platform: str | None = None
 
     def __post_init__(self) -> None:
-        if self.task not in MODEL_TASKS:
-            raise ValueError(f"task must be one of {', '.join(MODEL_TASKS)}; got {self.task!r}")
+        if self.task not in MODEL_TASK_NAMES:
+            raise ValueError(
+                f"task must be one of {', '.join(MODEL_TASK_NAMES)}; got {self.task!r}"
+            )
         if not isinstance(self.dimensions, int) or not 1 <= self.dimensions <= 8192:
             raise ValueError(
                 f"dimensions must be an integer from 1 to 8192; got {self.dimensions!r}"
