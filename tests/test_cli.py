@@ -116,3 +116,40 @@ def test_a_bad_faults_file_is_a_clear_error(
     )
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_declares_models() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockinfer.cli",
+            "serve",
+            "--port",
+            "0",
+            "--model",
+            "my-ranker:text_similarity",
+            "--model",
+            "my-e5:text_embedding:32",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        with Elasticsearch(url) as es:
+            resp = es.ml.infer_trained_model(model_id="my-e5", docs=[{"text_field": "x"}])
+            assert len(resp["inference_results"][0]["predicted_value"]) == 32
+            (ranker,) = es.ml.get_trained_models(model_id="my-ranker")["trained_model_configs"]
+            assert "text_similarity" in ranker["inference_config"]
+    finally:
+        proc.terminate()
+        proc.wait()
+    bad = subprocess.run(
+        [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0", "--model", "x"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode == 2 and "a model is id:task[:dimensions]" in bad.stderr

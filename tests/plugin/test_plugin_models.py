@@ -1,0 +1,48 @@
+"""Declaring trained models from pytest: the marker, the ini key and the option."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+def test_models_from_ini_option_and_marker(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nmockinfer_models = ini-model:text_expansion\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from elasticsearch import ConflictError
+
+        def ids(es):
+            return {c["model_id"] for c in es.ml.get_trained_models()["trained_model_configs"]}
+
+        def test_option_wins_over_ini(mockinfer_es):
+            assert {"cli-model"} <= ids(mockinfer_es)
+            assert "ini-model" not in ids(mockinfer_es)
+            resp = mockinfer_es.ml.infer_trained_model(
+                model_id="cli-model", docs=[{"text_field": "x"}])
+            assert len(resp["inference_results"][0]["predicted_value"]) == 16
+
+        @pytest.mark.mockinfer(models=[{"model_id": "cold", "task": "text_embedding",
+                                        "deployed": False}])
+        def test_marker_models(mockinfer_es):
+            assert "cold" in ids(mockinfer_es)
+            with pytest.raises(ConflictError):
+                mockinfer_es.ml.infer_trained_model(model_id="cold", docs=[{"text_field": "x"}])
+
+        def test_marker_models_are_gone_in_the_next_test(mockinfer_es):
+            assert "cold" not in ids(mockinfer_es)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-q", "--mockinfer-models=cli-model:text_embedding:16"
+    )
+    result.assert_outcomes(passed=3)
+
+
+def test_an_invalid_model_stops_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockinfer-models=x:chat")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*a model is id:task*with a task from text_embedding*"])
