@@ -1,0 +1,1 @@
+"""Tests with other Python libraries, each in its own environment."""
