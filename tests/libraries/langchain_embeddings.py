@@ -14,11 +14,13 @@ import math
 import sys
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from elasticsearch import AsyncElasticsearch, Elasticsearch, NotFoundError
 from langchain_elasticsearch import AsyncElasticsearchEmbeddings, ElasticsearchEmbeddings
 from langchain_elasticsearch._utilities import model_must_be_deployed
 
 MODEL_ID = ".multilingual-e5-small"
+#: A model the test declares as not deployed.
+COLD_MODEL_ID = "cold-model"
 DOCUMENTS = ["a cat sat on the mat", "stock markets fell sharply today", "the cat sat on a mat"]
 QUERY = "cat on a mat"
 
@@ -41,6 +43,16 @@ def run_sync(url: str) -> tuple[list[list[float]], list[float]]:
     finally:
         client.close()
     return documents, query
+
+
+def cold_model_message(url: str) -> str:
+    """What langchain says of a model that is not deployed (it turns the 409 into a 404)."""
+    with Elasticsearch(url, request_timeout=10) as client:
+        try:
+            model_must_be_deployed(client, COLD_MODEL_ID)
+        except NotFoundError as exc:
+            return str(exc.message)
+    raise AssertionError(f"{COLD_MODEL_ID} passed langchain's deployment check")
 
 
 async def run_async(url: str) -> tuple[list[list[float]], list[float]]:
@@ -67,6 +79,7 @@ def main(url: str) -> dict[str, Any]:
         "documents": DOCUMENTS,
         "query": sync_query,
         "deployed": True,
+        "cold": cold_model_message(url),
         "cosines": {
             "sync": [cosine(sync_query, d) for d in sync_documents],
             "async": [cosine(async_query, d) for d in async_documents],

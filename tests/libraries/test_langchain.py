@@ -74,10 +74,12 @@ def _embed(python: Path, url: str) -> dict[str, Any]:
 def test_langchain_embeddings(
     langchain_python: Path, server: MockInferServer, es: Elasticsearch
 ) -> None:
+    server.declare_model("cold-model", "text_embedding", deployed=False)
     summary = _embed(langchain_python, server.url)
 
     assert summary["dimension"] == 384
     assert summary["deployed"] is True
+    assert summary["cold"] == "model 'cold-model' not found, please deploy it first"
     assert summary["identical"] is True
     for mode in ("sync", "async"):
         cosines = dict(zip(summary["documents"], summary["cosines"][mode], strict=True))
