@@ -90,16 +90,6 @@ def test_resets_past_the_retries_are_a_connection_error(
     assert [c.ending for c in server.calls] == ["disconnected"] * 3
 
 
-def test_a_delay_past_the_request_timeout_is_a_timeout(
-    es: Elasticsearch, server: MockInferServer
-) -> None:
-    server.fault(inference_id=E5, delay=1.0, times=1)
-    with pytest.raises(ConnectionTimeout):
-        es.options(request_timeout=0.2, max_retries=0).inference.text_embedding(
-            inference_id=E5, input="x"
-        )
-
-
 @pytest.mark.asyncio
 async def test_async_delay_past_the_request_timeout(
     aes: AsyncElasticsearch, server: MockInferServer
