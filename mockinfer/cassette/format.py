@@ -8,7 +8,9 @@ so vcrpy and pytest-recording replay mockinfer cassettes, and mockinfer replays 
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass, field
@@ -26,6 +28,10 @@ VCR_VERSION = 1
 #: Version of the `mockinfer` mapping under each response.
 FORMAT_VERSION = 1
 EXTENSION = "mockinfer"
+#: The most values a cassette may hold once YAML aliases are expanded: far above any real
+#: cassette (10,000 recorded embeddings hold about 2 million), far below an alias bomb's.
+MAX_NODES = 50_000_000
+_BREAKS = re.compile(r"[\r\n]")
 #: A new cassette is an ordinary committed file (mkstemp alone would make it owner-only).
 _NEW_FILE_MODE = 0o644
 
@@ -99,7 +105,15 @@ def _headers_from_dict(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
     for name, values in raw.items():
         for value in values if isinstance(values, list) else [values]:
-            pairs.append((str(name), str(value)))
+            if not isinstance(name, str) or not isinstance(value, str | int | float):
+                raise ValueError(
+                    f"{where}.headers[{name!r}] holds {type(value).__name__}, not text"
+                )
+            text = str(value)
+            if _BREAKS.search(name) or _BREAKS.search(text):
+                # A line break in a header would let a cassette write its own headers.
+                raise ValueError(f"{where}.headers[{name!r}] holds a line break")
+            pairs.append((name, text))
     return tuple(pairs)
 
 
@@ -175,16 +189,29 @@ def _event_to_dict(event: RecordedEvent) -> dict[str, Any]:
 
 
 def _event_from_dict(raw: Any, where: str) -> RecordedEvent:
-    if not isinstance(raw, dict) or not isinstance(raw.get("offset"), (int, float)):
+    offset = raw.get("offset") if isinstance(raw, dict) else None
+    if not isinstance(offset, int | float) or isinstance(offset, bool):
         raise ValueError(f"{where} needs a numeric offset")
+    if not math.isfinite(offset) or offset < 0:
+        raise ValueError(f"{where}.offset must be a finite number of seconds >= 0, not {offset}")
     if "raw" in raw:
-        return RecordedEvent(float(raw["offset"]), _as_bytes(raw["raw"], f"{where}.raw"))
-    data = raw.get("data")
+        return RecordedEvent(float(offset), _as_bytes(raw["raw"], f"{where}.raw"))
+    data, kind = raw.get("data"), raw.get("event", "message")
     if not isinstance(data, str):
         raise ValueError(f"{where} needs data or raw")
-    return RecordedEvent(
-        float(raw["offset"]), encode_event(data.encode(), str(raw.get("event", "message")))
-    )
+    if not isinstance(kind, str) or _BREAKS.search(kind) or _BREAKS.search(data):
+        raise ValueError(f"{where}: an event name or data line holds a line break")
+    return RecordedEvent(float(offset), encode_event(data.encode(), kind))
+
+
+def _events(raw: Any, where: str) -> tuple[RecordedEvent, ...]:
+    if not isinstance(raw, list):
+        raise ValueError(f"{where}.events is not a list")
+    events = tuple(_event_from_dict(e, f"{where}.events[{i}]") for i, e in enumerate(raw))
+    for i in range(1, len(events)):
+        if events[i].offset < events[i - 1].offset:
+            raise ValueError(f"{where}.events[{i}].offset is before the event ahead of it")
+    return events
 
 
 def interaction_from_dict(raw: Any, index: int) -> Interaction:
@@ -198,8 +225,8 @@ def interaction_from_dict(raw: Any, index: int) -> Interaction:
     if not isinstance(req.get("method"), str) or not isinstance(req.get("uri"), str):
         raise ValueError(f"{where}.request needs method and uri")
     code = resp["status"].get("code")
-    if not isinstance(code, int):
-        raise ValueError(f"{where}.response.status.code is not an integer")
+    if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+        raise ValueError(f"{where}.response.status.code is not an HTTP status (100-599)")
     extension = resp.get(EXTENSION) or {}
     if not isinstance(extension, dict):
         raise ValueError(f"{where}.response.{EXTENSION} is not a mapping")
@@ -226,9 +253,7 @@ def interaction_from_dict(raw: Any, index: int) -> Interaction:
             status=code,
             headers=_headers_from_dict(resp.get("headers"), f"{where}.response"),
             body=body,
-            events=None
-            if events is None
-            else tuple(_event_from_dict(e, f"{where}.events[{i}]") for i, e in enumerate(events)),
+            events=None if events is None else _events(events, where),
         ),
     )
 
@@ -262,6 +287,11 @@ def loads(text: str, path: Path) -> CassetteData:
         document = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise CassetteError(f"cassette {path} is not valid YAML: {exc}") from None
+    if _expanded_size(document) > MAX_NODES:
+        raise CassetteError(
+            f"cassette {path} expands to more than {MAX_NODES:,} values through YAML aliases; "
+            "refusing it (a cassette mockinfer or vcrpy wrote has no such aliases)"
+        )
     if not isinstance(document, dict) or "interactions" not in document:
         raise CassetteError(
             f"cassette {path} has no 'interactions' list (truncated or not a cassette?)"
@@ -280,6 +310,31 @@ def loads(text: str, path: Path) -> CassetteData:
         return CassetteData([interaction_from_dict(item, i) for i, item in enumerate(raw)])
     except (ValueError, UnicodeDecodeError) as exc:
         raise CassetteError(f"cassette {path}: {exc}") from None
+
+
+def _expanded_size(document: Any) -> int:
+    """How many values the document holds once every alias is expanded, computed without
+    expanding: each shared object is sized once. Stops counting past `MAX_NODES`."""
+    sizes: dict[int, int] = {}
+    pending: list[tuple[Any, bool]] = [(document, False)]
+    while pending:
+        node, children_done = pending.pop()
+        if id(node) in sizes:
+            continue
+        children = (
+            [*node.keys(), *node.values()]
+            if isinstance(node, dict)
+            else node
+            if isinstance(node, list)
+            else ()
+        )
+        if not children_done and children:
+            pending.append((node, True))
+            pending.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(child), 1) for child in children)
+        sizes[id(node)] = min(total, MAX_NODES + 1)
+    return sizes[id(document)]
 
 
 def read(path: Path) -> CassetteData | None:
