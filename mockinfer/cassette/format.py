@@ -199,8 +199,9 @@ def _event_from_dict(raw: Any, where: str) -> RecordedEvent:
     data, kind = raw.get("data"), raw.get("event", "message")
     if not isinstance(data, str):
         raise ValueError(f"{where} needs data or raw")
-    if not isinstance(kind, str) or _BREAKS.search(kind) or _BREAKS.search(data):
-        raise ValueError(f"{where}: an event name or data line holds a line break")
+    if not isinstance(kind, str) or _BREAKS.search(kind):
+        # A line break in the name would let a cassette frame events of its own.
+        raise ValueError(f"{where}: the event name holds a line break")
     return RecordedEvent(float(offset), encode_event(data.encode(), kind))
 
 

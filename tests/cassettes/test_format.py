@@ -206,7 +206,7 @@ BROKEN: dict[str, tuple[str | bytes, str]] = {
     "status not a number": (
         f"interactions:\n- request: {GOOD_REQUEST}\n  response: {{body: {{string: ''}}, "
         "headers: {}, status: {code: 'two hundred'}}\nversion: 1\n",
-        "interactions[0].response.status.code is not an integer",
+        "interactions[0].response.status.code is not an HTTP status (100-599)",
     ),
     "event without offset": (
         f"interactions:\n- request: {GOOD_REQUEST}\n  response: {{{GOOD_RESPONSE}, "

@@ -56,7 +56,7 @@ def events(*entries: dict[str, Any]) -> dict[str, Any]:
             "events[1].offset is before the event ahead of it",
         ),
         (events({"offset": 0, "event": "a\nb", "data": "x"}), None, "holds a line break"),
-        (events({"offset": 0, "data": "x\ndata: y"}), None, "holds a line break"),
+        (events({"offset": 0, "event": "a\rdata: y", "data": "x"}), None, "holds a line break"),
         ({"status": {"code": 700}}, None, "not an HTTP status (100-599)"),
         ({}, {"X-Evil": ["a\r\nSet-Cookie: b"]}, "headers['X-Evil'] holds a line break"),
         ({}, {"X-Nested": [[1, 2]]}, "headers['X-Nested'] holds list, not text"),
