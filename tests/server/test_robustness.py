@@ -6,6 +6,7 @@ import gzip
 import json
 import socket
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -174,3 +175,35 @@ def test_services_are_listed(server: MockInferServer) -> None:
     assert all("rerank" in s["task_types"] for s in rerankers) and len(rerankers) < len(every)
     bad = raw_request(server.url, "GET", "/_inference/_services/nope")
     assert bad.status == 400 and bad.json()["error"]["reason"] == "Unknown task_type [nope]"
+
+
+@pytest.mark.parametrize("depth", [201, 600, 5000])
+def test_json_nested_too_deep_is_a_400_and_stores_nothing(
+    server: MockInferServer, depth: int
+) -> None:
+    # Built as text: Python's own json module cannot write JSON this deep.
+    nested = b'{"a":' * (depth - 3) + b"{}" + b"}" * (depth - 3)
+    body = (
+        b'{"service": "openai", "service_settings": {"api_key": "k", "model_id": "m"}, '
+        b'"task_settings": {"user": ' + nested + b"}}"
+    )
+    resp = raw_request(server.url, "PUT", "/_inference/completion/deep", body, JSON)
+    assert resp.status == 400
+    assert resp.json()["error"]["reason"] == (
+        f"[1:1] Document nesting depth ({depth}) exceeds the maximum allowed (200)"
+    )
+    assert not server.backend.has("deep")
+    assert raw_request(server.url, "GET", "/_inference").status == 200
+
+
+def test_deep_json_with_a_cassette_and_faults_in_use_is_a_400(
+    server: MockInferServer, tmp_path: Path
+) -> None:
+    deep = b'{"input": "x", "x": ' + b"[" * 800 + b"]" * 800 + b"}"
+    path = "/_inference/text_embedding/.multilingual-e5-small-elasticsearch"
+    server.fault(input="never", status=500)
+    with server.use_cassette(tmp_path / "deep.yaml", fallback="synthesize"):
+        resp = raw_request(server.url, "POST", path, deep, JSON)
+    assert resp.status == 400
+    assert "nesting depth (801)" in resp.json()["error"]["reason"]
+    assert server.take_failures() == []

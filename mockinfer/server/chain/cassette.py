@@ -26,6 +26,7 @@ from mockinfer.server.render import raw_response, reset, write_stream
 from mockinfer.server.routes import replay_effects
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
+from mockinfer.wire.requests import check_depth
 from mockinfer.wire.results import Ending, Recorded
 from mockinfer.wire.sse import is_done
 
@@ -41,6 +42,7 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
         return await following(request)
     note_target(request)
     raw = await read_body(request)
+    check_depth(raw)  # matching and redaction walk the body: bound it first
     _note_body(request, raw)
     live = engine.live_request(request.method, str(request.url), request.headers.items(), raw)
     try:

@@ -26,6 +26,7 @@ from mockinfer.server.render import disconnect, stream_error
 from mockinfer.server.routes import INFERENCE_HANDLERS
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
+from mockinfer.wire.requests import check_depth
 from mockinfer.wire.tasks import TaskType
 
 
@@ -105,6 +106,7 @@ async def request_facts(request: web.Request) -> RequestFacts:
 async def _texts(request: web.Request) -> tuple[str, ...]:
     try:
         raw = await read_body(request)
+        check_depth(raw)
     except EsError:
         return ()
     if not raw:
