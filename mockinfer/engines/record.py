@@ -61,15 +61,24 @@ class Forwarded:
         return self._response.content_type == SSE_CONTENT_TYPE
 
     async def read(self) -> bytes:
-        """The whole body of a non-streamed response."""
+        """The whole body of a non-streamed response.
+
+        Raises `EsError` 502 when the upstream's body cannot be read (a broken encoding, a
+        connection lost halfway).
+        """
         try:
             self.body = await self._response.read()
+        except (aiohttp.ClientError, OSError) as exc:
+            raise self._broken(exc) from None
         finally:
             self._response.release()
         return self.body
 
     async def stream(self) -> AsyncGenerator[bytes, None]:
-        """Each complete SSE event as soon as it arrives (a trailing partial event last)."""
+        """Each complete SSE event as soon as it arrives (a trailing partial event last).
+
+        Raises `EsError` 502 when the upstream's stream breaks.
+        """
         buffer = b""
         try:
             async for chunk in self._response.content.iter_any():
@@ -79,8 +88,19 @@ class Forwarded:
                     yield self._keep(event)
             if buffer:
                 yield self._keep(buffer)
+        except (aiohttp.ClientError, OSError) as exc:
+            raise self._broken(exc) from None
         finally:
             self._response.release()
+
+    def _broken(self, exc: BaseException) -> EsError:
+        url = self._response.url.with_query(None)
+        return EsError(
+            502,
+            "mockinfer_upstream_exception",
+            f"mockinfer could not read the upstream's answer to record it from {url}: "
+            f"{exc or type(exc).__name__}",
+        )
 
     def _keep(self, event: bytes) -> bytes:
         self.events.append(RecordedEvent(time.monotonic() - self._started, event))

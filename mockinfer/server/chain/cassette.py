@@ -93,14 +93,18 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
     uri = engine.recorder.upstream + request.path_qs
     recorded_request = engine.live_request(request.method, uri, request.headers.items(), raw)
     response: web.StreamResponse
-    if forwarded.is_stream:
-        request[EXCHANGE].streamed = True
-        response, whole = await _relay(request, forwarded)
-        if not whole:
-            return response  # the client hung up: half a stream is not worth keeping
-    else:
-        body = await forwarded.read()
-        response = raw_response(request, Recorded(forwarded.status, forwarded.headers, body))
+    try:
+        if forwarded.is_stream:
+            request[EXCHANGE].streamed = True
+            response, whole = await _relay(request, forwarded)
+            if not whole:
+                return response  # the client hung up: half a stream is not worth keeping
+        else:
+            body = await forwarded.read()
+            response = raw_response(request, Recorded(forwarded.status, forwarded.headers, body))
+    except EsError as error:
+        request.app[STATE].failures.append(ServerError(error.reason))
+        raise
     engine.keep(recorded_request, Interaction(recorded_request, forwarded.recorded()))
     return response
 
@@ -146,6 +150,14 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
                 await response.write_eof()
     except ConnectionResetError:
         complete_call(request, Ending.DISCONNECTED)
+        return response, False
+    except EsError as error:
+        # The head is out: the upstream's failure ends the stream as a failure in ES does.
+        request.app[STATE].failures.append(ServerError(error.reason))
+        complete_call(request, Ending.ERROR)
+        if not ended:
+            await response.write(request[EXCHANGE].dialect.error_event(error))
+            await response.write_eof()
         return response, False
     return response, True
 

@@ -1,0 +1,84 @@
+"""An upstream that answers garbage is a 502 for the client and a failure for the test."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockinfer import MockInferServer
+from mockinfer.wire.sse import decode_events
+from tests.server.http import JSON, raw_request
+
+
+def _garbage(head: bytes, body: bytes) -> type[socketserver.BaseRequestHandler]:
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)
+            self.request.sendall(head + body)
+
+    return Handler
+
+
+@pytest.fixture(
+    params=[
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: 12\r\nConnection: close\r\n\r\n",
+            b"not gzip :-)",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
+            b"Connection: close\r\n\r\n",
+            b'{"cut": ',
+        ),
+    ],
+    ids=["bad-gzip", "cut-short"],
+)
+def broken_upstream(request: pytest.FixtureRequest) -> Iterator[str]:
+    head, body = request.param
+    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, body)) as upstream:
+        thread = threading.Thread(target=upstream.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{upstream.server_address[1]}"
+        upstream.shutdown()
+
+
+def test_a_broken_upstream_answer_is_a_502_and_nothing_is_kept(
+    server: MockInferServer, broken_upstream: str, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "broken.yaml"
+    with server.use_cassette(cassette, record_mode="all", upstream=broken_upstream):
+        resp = raw_request(server.url, "POST", "/_inference/completion/llm", b'{"input":"x"}', JSON)
+    assert resp.status == 502
+    error = resp.json()["error"]
+    assert error["type"] == "mockinfer_upstream_exception"
+    assert "could not read the upstream's answer" in error["reason"]
+    assert not cassette.exists()
+    (failure,) = server.take_failures()
+    assert "could not read the upstream's answer" in str(failure)
+
+
+def test_a_broken_upstream_stream_ends_with_an_error_event(
+    server: MockInferServer, tmp_path: Path
+) -> None:
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    body = b"10\r\nthis is not gzip\r\n0\r\n\r\n"
+    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, body)) as upstream:
+        threading.Thread(target=upstream.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{upstream.server_address[1]}"
+        with server.use_cassette(tmp_path / "s.yaml", record_mode="all", upstream=url):
+            resp = raw_request(
+                server.url, "POST", "/_inference/completion/llm/_stream", b'{"input":"x"}', JSON
+            )
+        upstream.shutdown()
+    assert resp.status == 200
+    (event,) = decode_events(resp.body)
+    assert event.event == "error" and "mockinfer_upstream_exception" in event.data
+    assert len(server.take_failures()) == 1
