@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mockinfer.backend import Backend
 from mockinfer.cassette.format import CassetteError
-from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS
+from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS, check_matchers
 from mockinfer.cassette.redact import find_credentials
 from mockinfer.engines.cassettes import CassetteEngine, open_cassette
 from mockinfer.engines.faults import load_rules
@@ -28,15 +28,41 @@ from mockinfer.wire.models import declared_model
 UPSTREAM_ENV = "MOCKINFER_UPSTREAM"
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {value!r}")
+    return port
+
+
+def _matchers(value: str) -> tuple[str, ...]:
+    try:
+        return check_matchers([m.strip() for m in value.split(",") if m.strip()])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _host(value: str) -> str:
+    if not value.strip():
+        # An empty host would bind every interface: say which one is meant.
+        raise argparse.ArgumentTypeError("name an address to bind, such as 127.0.0.1 or 0.0.0.0")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mockinfer", description="A stand-in for the Elasticsearch Inference API."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the server until interrupted")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
-        "--port", type=int, default=9200, help="port to bind; 0 picks a free one (default 9200)"
+        "--host", type=_host, default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=_port, default=9200, help="port to bind; 0 picks a free one (default 9200)"
     )
     serve.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help="master seed of synthesized results"
@@ -62,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--match-on",
-        default=",".join(DEFAULT_MATCHERS),
+        type=_matchers,
+        default=DEFAULT_MATCHERS,
         help=f"comma-separated matchers (from {', '.join(MATCHERS)})",
     )
     serve.add_argument(
@@ -103,7 +130,7 @@ def _open(args: argparse.Namespace) -> CassetteEngine:
         args.cassette,
         record_mode=args.record_mode,
         fallback=args.fallback,
-        matchers=[m.strip() for m in args.match_on.split(",") if m.strip()],
+        matchers=args.match_on,
         timing=args.timing,
         upstream=args.upstream,
         upstream_api_key=os.environ.get(UPSTREAM_API_KEY_ENV),

@@ -8,6 +8,7 @@ defaults < ini (`mockinfer_*`) < environment (`MOCKINFER_*`) < command line
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -179,9 +180,17 @@ def cassette_folder(request: pytest.FixtureRequest) -> Path:
     return request.path.parent / "cassettes" / module
 
 
+#: File names stay under the 255 bytes file systems allow, with room for a temporary suffix.
+_MAX_NAME_BYTES = 200
+
+
 def _cassette_path(request: pytest.FixtureRequest, named: Any) -> Path:
     if named is None:
         name = re.sub(r"[^\w\-.\[\]=,]", "_", request.node.name)
+        if len(name.encode()) > _MAX_NAME_BYTES:
+            # Long parametrize ids: keep a readable start and a digest that tells them apart.
+            digest = hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+            name = name.encode()[: _MAX_NAME_BYTES - 17].decode(errors="ignore") + "-" + digest
         return cassette_folder(request) / f"{name}.yaml"
     path = Path(os.fspath(named))
     if not path.suffix:

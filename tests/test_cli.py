@@ -153,3 +153,23 @@ def test_serve_declares_models() -> None:
         timeout=30,
     )
     assert bad.returncode == 2 and "a model is id:task[:dimensions]" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--match-on", ","], "at least one matcher is needed"),
+        (["--match-on", "method,colour"], "unknown matcher(s) ['colour']"),
+        (["--port", "70000"], "a port is a number from 0 to 65535, not '70000'"),
+        (["--host", ""], "name an address to bind"),
+    ],
+)
+def test_bad_serve_arguments_are_usage_errors(args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mockinfer.cli", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -50,6 +50,8 @@ MATCHERS: dict[str, Callable[[RecordedRequest], Hashable]] = {
 
 def check_matchers(names: Sequence[str]) -> tuple[str, ...]:
     """The matcher names, or a ValueError listing the valid ones."""
+    if not names:
+        raise ValueError(f"at least one matcher is needed; valid: {', '.join(MATCHERS)}")
     unknown = [n for n in names if n not in MATCHERS]
     if unknown:
         raise ValueError(f"unknown matcher(s) {unknown}; valid: {', '.join(MATCHERS)}")

@@ -46,3 +46,20 @@ def test_an_invalid_model_stops_the_run(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockinfer-models=x:chat")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*a model is id:task*with a task from text_embedding*"])
+
+
+def test_over_long_parametrize_ids_get_a_short_cassette_name(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("text", ["a" * 300, "a" * 299 + "b"])
+        @pytest.mark.mockinfer(record_mode="none", fallback="synthesize")
+        def test_long(mockinfer, mockinfer_es, text):
+            resp = mockinfer_es.inference.text_embedding(
+                inference_id=".multilingual-e5-small-elasticsearch", input=text)
+            assert resp["text_embedding"]
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-k", "long")
+    result.assert_outcomes(passed=2)
