@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mockinfer.engines.stubs import Stub, StubToolCall
     from mockinfer.generators.timing import INSTANT, REALISTIC, TimingProfile
     from mockinfer.server.runner import MockInferServer
+    from mockinfer.wire.models import TrainedModel
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,7 @@ _LAZY = {
     "CallJournal": "mockinfer.backend",
     "FaultHandle": "mockinfer.engines.faults",
     "FaultRule": "mockinfer.engines.faults",
+    "TrainedModel": "mockinfer.wire.models",
     "Stub": "mockinfer.engines.stubs",
     "StubToolCall": "mockinfer.engines.stubs",
     "CassetteError": "mockinfer.cassette.format",
@@ -61,6 +63,7 @@ __all__ = [
     "Stub",
     "StubToolCall",
     "TimingProfile",
+    "TrainedModel",
     "__version__",
 ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,10 +55,16 @@ class CallJournal:
     """The requests a server answered, in the order their responses began.
 
     A call is recorded when its response head is sent and completed when its body ends, so
-    a client that has read a whole response always finds its call here.
+    a client that has read a whole response always finds its call here. A long-running
+    server bounds it: `limit` keeps the newest calls, `body_limit` keeps no body larger
+    than that many bytes (None: keep everything, as a test wants).
     """
 
-    _calls: list[Call] = field(default_factory=list)
+    limit: int | None = None
+    body_limit: int | None = None
+    _calls: deque[Call] = field(default_factory=deque)
+    #: Calls dropped from the front since the last clear, so tokens stay valid.
+    _dropped: int = 0
     _generation: int = 0
     _changed: threading.Condition = field(default_factory=threading.Condition)
     #: Threads in `wait_for`: only they need waking, and most runs have none.
@@ -66,16 +73,20 @@ class CallJournal:
     def begin(self, call: Call) -> tuple[int, int]:
         """Record a call whose response has begun; returns the token to complete it with."""
         with self._changed:
+            if self.limit is not None and len(self._calls) >= self.limit:
+                self._calls.popleft()
+                self._dropped += 1
             self._calls.append(call)
             if self._waiting:
                 self._changed.notify_all()
-            return self._generation, len(self._calls) - 1
+            return self._generation, self._dropped + len(self._calls) - 1
 
     def complete(self, token: tuple[int, int], ending: str | None = None) -> None:
         """Mark a call complete (unless the journal was cleared since it began)."""
-        generation, index = token
+        generation, position = token
         with self._changed:
-            if generation != self._generation or self._calls[index].complete:
+            index = position - self._dropped
+            if generation != self._generation or index < 0 or self._calls[index].complete:
                 return
             self._calls[index] = replace(self._calls[index], complete=True, ending=ending)
             if self._waiting:
@@ -85,6 +96,7 @@ class CallJournal:
         """Forget every call."""
         with self._changed:
             self._calls.clear()
+            self._dropped = 0
             self._generation += 1
 
     def filter(
@@ -167,13 +179,15 @@ class Backend:
     `models` are declared for the server's whole life; `declare_model` adds one until reset.
     """
 
-    def __init__(self, models: Sequence[TrainedModel] = ()) -> None:
+    def __init__(
+        self, models: Sequence[TrainedModel] = (), journal: CallJournal | None = None
+    ) -> None:
         self._lock = threading.Lock()
         self._endpoints: dict[str, Endpoint] = {}
         self._configured = {m.model_id: m for m in models}
         self._declared: dict[str, TrainedModel] = {}
         self._region_policy: dict[str, Any] | None = None
-        self.journal = CallJournal()
+        self.journal = journal if journal is not None else CallJournal()
         self.reset()
 
     def reset(self) -> None:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mockinfer.backend import Backend
+from mockinfer.backend import Backend, CallJournal
 from mockinfer.cassette.format import CassetteError
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS, check_matchers
 from mockinfer.cassette.redact import find_credentials
@@ -26,6 +26,9 @@ from mockinfer.settings import FALLBACKS, RECORD_MODES, UPSTREAM_API_KEY_ENV
 from mockinfer.wire.models import declared_model
 
 UPSTREAM_ENV = "MOCKINFER_UPSTREAM"
+#: `serve` runs for days: its journal keeps the newest calls, and no body over 64 KiB.
+SERVE_JOURNAL_CALLS = 1000
+SERVE_JOURNAL_BODY_BYTES = 64 * 1024
 
 
 def _port(value: str) -> int:
@@ -140,7 +143,10 @@ def _open(args: argparse.Namespace) -> CassetteEngine:
 def _run_serve(args: argparse.Namespace) -> int:
     try:
         state = ServerState(
-            backend=Backend([declared_model(spec) for spec in args.model]),
+            backend=Backend(
+                [declared_model(spec) for spec in args.model],
+                CallJournal(limit=SERVE_JOURNAL_CALLS, body_limit=SERVE_JOURNAL_BODY_BYTES),
+            ),
             synthesizer=Synthesizer(seed=args.seed),
         )
         for rule in load_rules(args.faults) if args.faults is not None else ():

@@ -5,12 +5,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from mockinfer.backend import Call
 from mockinfer.server.calls import is_admin
 from mockinfer.server.state import EXCHANGE, STATE, Exchange
 from mockinfer.wire.results import Ending
+
+
+def _body(request: web.Request, exchange: Exchange) -> Any:
+    """The body as the journal keeps it: too large a body is kept as its size alone."""
+    limit = request.app[STATE].backend.journal.body_limit
+    size = len(exchange.raw_body or b"")
+    if limit is not None and size > limit:
+        return f"<{size} bytes, not kept>"
+    return exchange.body
 
 
 def _call(
@@ -27,7 +38,7 @@ def _call(
         query=dict(request.query),
         inference_id=exchange.inference_id,
         task_type=exchange.task_type,
-        body=exchange.body,
+        body=_body(request, exchange),
         status=status,
         streamed=exchange.streamed,
         source=exchange.source,

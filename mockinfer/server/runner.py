@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -65,12 +65,16 @@ class MockInferServer:
         seed: int = DEFAULT_SEED,
         timing: TimingProfile = INSTANT,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        models: Sequence[TrainedModel] = (),
+        models: Sequence[TrainedModel | str | Mapping[str, Any]] = (),
+        journal: CallJournal | None = None,
     ) -> None:
+        """`models` are declared for the server's life: `TrainedModel`s, `id:task[:dims]`
+        strings or mappings of a model's fields. `journal` replaces the unbounded one."""
         self.host = host
         self.port = port
+        declared = [m if isinstance(m, TrainedModel) else declared_model(m) for m in models]
         self.state = ServerState(
-            backend=Backend(models),
+            backend=Backend(declared, journal),
             synthesizer=Synthesizer(seed=seed, timing=timing),
             max_body_bytes=max_body_bytes,
         )

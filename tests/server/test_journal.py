@@ -9,7 +9,7 @@ import time
 import pytest
 from elasticsearch import ApiError, Elasticsearch
 
-from mockinfer import CallTimeout, MockInferServer
+from mockinfer import CallJournal, CallTimeout, MockInferServer
 from tests.server.endpoints import put_openai
 from tests.server.http import JSON, raw_request
 
@@ -75,3 +75,15 @@ def test_admin_requests_are_never_journaled(server: MockInferServer) -> None:
     raw_request(server.url, "GET", "/_mockinfer/calls")
     raw_request(server.url, "GET", "/_mockinfer/faults")
     assert len(server.calls) == 0
+
+
+def test_a_bounded_journal_keeps_the_newest_calls_and_no_large_body() -> None:
+    journal = CallJournal(limit=3, body_limit=1024)
+    with MockInferServer(journal=journal) as bounded, Elasticsearch(bounded.url) as client:
+        for text in ("a", "b", "c", "d"):
+            client.inference.text_embedding(inference_id=E5, input=text)
+        client.inference.text_embedding(inference_id=E5, input="x" * 4000)
+        kept = [c.body for c in bounded.calls]
+    assert kept[:2] == [{"input": "c"}, {"input": "d"}]
+    assert kept[2] == "<4012 bytes, not kept>"
+    assert all(c.complete for c in bounded.calls)
