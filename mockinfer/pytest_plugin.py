@@ -84,6 +84,11 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = settings.layer(
             {n: config.getoption(f"mockinfer_{n}") for n in SETTING_NAMES}, "command line"
         )
+        if settings.models:
+            from mockinfer.wire.models import declared_model
+
+            for spec in settings.models:
+                declared_model(spec)
     except ConfigurationError as exc:
         raise pytest.UsageError(f"mockinfer: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
@@ -209,6 +214,7 @@ def mockinfer(
     server = mockinfer_server
     try:
         settings, named, faults = _marker_settings(request)
+        models = [declared_model(spec) for spec in settings.models]
         path = _cassette_path(request, named)
         engine = None
         if named is not None or settings.records or path.exists():
@@ -227,8 +233,8 @@ def mockinfer(
     server.seed = settings.seed
     for rule in faults:
         server.faults.add(rule)
-    for spec in settings.models:
-        server.backend.declare_model(declared_model(spec))
+    for model in models:
+        server.backend.declare_model(model)
     if engine is not None:
         server.insert_cassette(engine)
     yield MockinferHandle(server, engine.cassette if engine else None, settings)

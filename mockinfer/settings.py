@@ -7,6 +7,7 @@ in every run, including runs that never use mockinfer.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -74,7 +75,7 @@ def _models(value: Any) -> tuple[Any, ...]:
                 len(parts) in (2, 3)
                 and bool(parts[0])
                 and parts[1] in MODEL_TASKS
-                and (len(parts) == 2 or parts[2].isdigit())
+                and (len(parts) == 2 or re.fullmatch(r"[0-9]+", parts[2]) is not None)
             )
             if not valid:
                 raise ConfigurationError(

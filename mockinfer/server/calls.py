@@ -84,6 +84,25 @@ def note_target(request: web.Request) -> tuple[str | None, str]:
     return task, inference_id
 
 
+def note_request_target(request: web.Request) -> tuple[str | None, str | None]:
+    """(task type, inference id or model id) of an `_inference` or `_ml` route, noted for the
+    journal; the task type from the registry where the path leaves it open."""
+    backend = request.app[STATE].backend
+    if "first" in request.match_info:
+        task, inference_id = note_target(request)
+        if task_filter(task) is None and backend.has(inference_id):
+            task = backend.get(inference_id).task_type.value
+        return task, inference_id
+    if "model_id" in request.match_info:
+        model_id = request.match_info["model_id"]
+        model = backend.model(model_id)
+        exchange = request[EXCHANGE]
+        exchange.inference_id = model_id
+        exchange.task_type = model.task_type.value if model is not None else None
+        return exchange.task_type, model_id
+    return None, None
+
+
 async def json_body(request: web.Request, parser: str) -> Body:
     """The request's JSON body, required; parse errors as ES words them."""
     raw = await read_body(request)

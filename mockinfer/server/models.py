@@ -7,16 +7,17 @@ on an endpoint that runs the model, rendered in the trained-model dialect.
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from typing import Any
 
 from aiohttp import web
 
 from mockinfer.dialects import ML
 from mockinfer.server.body import read_body
-from mockinfer.server.calls import check_params, flag
+from mockinfer.server.calls import check_params, flag, note_request_target
 from mockinfer.server.render import answer, json_response
 from mockinfer.server.state import EXCHANGE, STATE
+from mockinfer.wire.errors import EsError
 from mockinfer.wire.models import (
     INFER_PARSER,
     TrainedModel,
@@ -40,58 +41,62 @@ _GET_PARAMS = (
 )
 
 
-def find_model(request: web.Request, model_id: str) -> TrainedModel | None:
-    """The model a request names, noting it for the journal and fault rules."""
-    exchange = request[EXCHANGE]
-    exchange.inference_id = model_id
-    model = request.app[STATE].backend.model(model_id)
-    if model is not None:
-        exchange.task_type = model.task_type.value
-    return model
-
-
 async def infer(request: web.Request) -> web.StreamResponse:
     """`POST /_ml/trained_models/{model_id}/_infer`."""
     check_params(request, ("timeout",))
     request[EXCHANGE].dialect = ML
     model_id = request.match_info["model_id"]
-    model = find_model(request, model_id)
+    note_request_target(request)
+    model = request.app[STATE].backend.model(model_id)
+    raw = await read_body(request)
+    body = Body.from_bytes(raw, INFER_PARSER) if raw else None
+    request[EXCHANGE].note_body(body.data if body is not None else None)
+    # As in ES, the REST layer checks the body before the model is looked up.
+    parsed = parse_infer(body)
     if model is None:
         raise model_not_found(model_id)
     if not model.deployed:
         raise not_deployed(model_id)
-    raw = await read_body(request)
-    body = Body.from_bytes(raw, INFER_PARSER) if raw else None
-    request[EXCHANGE].note_body(body.data if body is not None else None)
-    parsed = parse_infer(body, model)
-    call = InferenceCall(
-        model.endpoint(), input=InferenceInput(inputs=parsed.texts, query=parsed.similarity_text)
-    )
+    texts, similarity = parsed.texts(model), parsed.similarity_text(model)
+    call = InferenceCall(model.endpoint(), input=InferenceInput(inputs=texts, query=similarity))
     return await answer(request, lambda: request.app[STATE].synthesizer.answer(call))
 
 
 def _selected(request: web.Request) -> list[TrainedModel]:
-    """The models an id expression names (ids, wildcards, `_all`; comma-separated)."""
+    """The models an id expression names (ids, `*` wildcards, `_all`; comma-separated), paged
+    by `from` and `size` as ES pages them."""
     models = request.app[STATE].backend.models()
     expression = request.match_info.get("model_id", "_all")
+    allow_no_match = "allow_no_match" not in request.query or flag(request, "allow_no_match")
     chosen: dict[str, TrainedModel] = {}
     missing = []
-    for part in expression.split(","):
+    for part in (p for p in expression.split(",") if p):
         if part in _ALL:
             chosen.update((m.model_id, m) for m in models)
             continue
-        matched = [m for m in models if fnmatch.fnmatchcase(m.model_id, part)]
-        wildcard = "*" in part
-        if not matched and (not wildcard or not _allow_no_match(request)):
+        # ES expands `*` only: every other character stands for itself.
+        pattern = re.compile(".*".join(re.escape(piece) for piece in part.split("*")))
+        matched = [m for m in models if pattern.fullmatch(m.model_id)]
+        if not matched and ("*" not in part or not allow_no_match):
             missing.append(part)
         chosen.update((m.model_id, m) for m in matched)
     if missing:
         raise unknown_models(missing)
-    return [chosen[k] for k in sorted(chosen)]
+    start, size = _count(request, "from", 0), _count(request, "size", 100)
+    return [chosen[k] for k in sorted(chosen)][start : start + size]
 
 
-def _allow_no_match(request: web.Request) -> bool:
-    return "allow_no_match" not in request.query or flag(request, "allow_no_match")
+def _count(request: web.Request, name: str, default: int) -> int:
+    value = request.query.get(name)
+    if value is None:
+        return default
+    if not re.fullmatch(r"[0-9]+", value):
+        raise EsError(
+            400,
+            "illegal_argument_exception",
+            f"Failed to parse int parameter [{name}] with value [{value}]",
+        )
+    return int(value)
 
 
 async def get_models(request: web.Request) -> web.StreamResponse:

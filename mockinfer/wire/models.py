@@ -7,12 +7,14 @@ of the `elasticsearch` service deploys; more can be declared. Wording of errors 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockinfer.errors import ConfigurationError
 from mockinfer.settings import MODEL_TASKS as MODEL_TASK_NAMES
+from mockinfer.wire.durations import parse_time_value
 from mockinfer.wire.endpoints import Endpoint
 from mockinfer.wire.errors import EsError, status_exception, validation_failed
 from mockinfer.wire.requests import Body
@@ -30,6 +32,8 @@ DEFAULT_INPUT_FIELD = "text_field"
 INFER_PARSER = "cluster:internal/xpack/ml/inference/infer"
 #: Services whose endpoints run a trained model inside the cluster.
 IN_CLUSTER_SERVICES = frozenset({"elasticsearch", "elser"})
+#: ES's id rule for trained models; the built-ins' ids start with a dot.
+_MODEL_ID = re.compile(r"\.?[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?")
 #: A fixed creation time, so that documents are the same in every run (2025-10-01).
 _CREATED = 1759276800000
 
@@ -49,11 +53,28 @@ class TrainedModel:
     platform: str | None = None
 
     def __post_init__(self) -> None:
+        if (
+            not isinstance(self.model_id, str)
+            or not _MODEL_ID.fullmatch(self.model_id)
+            or self.model_id == "_all"
+        ):
+            raise ValueError(
+                "model_id must be lowercase letters, digits, '-', '_' and '.', starting and "
+                f"ending with a letter or digit; got {self.model_id!r}"
+            )
+        if not isinstance(self.input_field, str) or not self.input_field:
+            raise ValueError(f"input_field must be a field name; got {self.input_field!r}")
+        if not isinstance(self.deployed, bool):
+            raise ValueError(f"deployed must be true or false; got {self.deployed!r}")
         if self.task not in MODEL_TASK_NAMES:
             raise ValueError(
                 f"task must be one of {', '.join(MODEL_TASK_NAMES)}; got {self.task!r}"
             )
-        if not isinstance(self.dimensions, int) or not 1 <= self.dimensions <= 8192:
+        if (
+            not isinstance(self.dimensions, int)
+            or isinstance(self.dimensions, bool)
+            or not 1 <= self.dimensions <= 8192
+        ):
             raise ValueError(
                 f"dimensions must be an integer from 1 to 8192; got {self.dimensions!r}"
             )
@@ -181,7 +202,7 @@ def declared_model(spec: Any) -> TrainedModel:
             )
         fields: dict[str, Any] = {"model_id": parts[0], "task": parts[1]}
         if len(parts) == 3:
-            if not parts[2].isdigit():
+            if not re.fullmatch(r"[0-9]+", parts[2]):
                 raise ConfigurationError(f"model dimensions must be an integer; got {spec!r}")
             fields["dimensions"] = int(parts[2])
     elif isinstance(spec, Mapping):
@@ -219,21 +240,74 @@ def unknown_models(model_ids: Sequence[str]) -> EsError:
     )
 
 
+#: What each task's `inference_config` update may set.
+_UPDATE_FIELDS = {
+    "text_embedding": ("results_field", "tokenization"),
+    "text_expansion": ("results_field", "tokenization"),
+    "text_similarity": ("text", "results_field", "tokenization", "span_score_combination_function"),
+}
+#: The inference queue of a deployment: a request with more docs than this is turned away.
+QUEUE_CAPACITY = 1024
+
+
 @dataclass(frozen=True)
 class InferRequest:
-    """A validated `_infer` body: one text per doc, and the text to compare with, if any."""
+    """A parsed `_infer` body: its docs, and the task settings it updates (if any)."""
 
-    texts: tuple[str, ...]
-    similarity_text: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    docs: tuple[Mapping[str, Any], ...]
+    task: str | None = None
+    update: Mapping[str, Any] = field(default_factory=dict)
+
+    def texts(self, model: TrainedModel) -> tuple[str, ...]:
+        """One text per doc, read from the model's input field; ES's errors for the rest."""
+        if len(self.docs) > QUEUE_CAPACITY:
+            raise EsError(
+                429,
+                "es_rejected_execution_exception",
+                "inference process queue is full. Unable to execute command",
+            )
+        texts = []
+        for doc in self.docs:
+            if model.input_field not in doc:
+                raise status_exception(
+                    f"Input field [{model.input_field}] does not exist in the source document"
+                )
+            value = doc[model.input_field]
+            if not isinstance(value, str):
+                raise status_exception(
+                    f"Input value [{_java(value)}] for field [{model.input_field}] must be a string"
+                )
+            texts.append(value)
+        return tuple(texts)
+
+    def similarity_text(self, model: TrainedModel) -> str | None:
+        """The text a text-similarity model compares the docs with; checks the update fits."""
+        if self.task is not None and self.task != model.task:
+            raise status_exception(
+                f"Inference config of type [{model.task}] can not be updated with a inference "
+                f"request of type [{self.task}]"
+            )
+        if model.task != "text_similarity":
+            return None
+        text = self.update.get("text")
+        if not isinstance(text, str):
+            raise status_exception(
+                "please provide configuration update for text_similarity task including the "
+                "desired [text]"
+            )
+        return text
 
 
-def parse_infer(body: Body | None, model: TrainedModel) -> InferRequest:
-    """Validate an `_infer` body for `model`, with ES's messages."""
+def parse_infer(body: Body | None) -> InferRequest:
+    """Parse and validate an `_infer` body, as ES's REST layer does before finding the model."""
     if body is None:
         raise status_exception("requires body")
-    body.reject_unknown(INFER_PARSER, ("docs", "inference_config", "timeout"))
+    body.reject_unknown(INFER_PARSER, ("docs", "inference_config", "timeout", "id"))
     data = body.data
+    if "timeout" in data:
+        if not isinstance(data["timeout"], str):
+            raise body.wrong_type(INFER_PARSER, "timeout")
+        parse_time_value(data["timeout"], "timeout")
     docs = data.get("docs")
     if docs is None:
         raise EsError(400, "illegal_argument_exception", "[docs] must not be null.")
@@ -241,46 +315,46 @@ def parse_infer(body: Body | None, model: TrainedModel) -> InferRequest:
         raise body.parse_error(INFER_PARSER, "docs", "failed to parse field [docs]")
     if not docs:
         raise validation_failed("at least one document is required ")
-    texts = []
-    for doc in docs:
-        if model.input_field not in doc:
-            raise status_exception(
-                f"Input field [{model.input_field}] does not exist in the source document"
-            )
-        value = doc[model.input_field]
-        if not isinstance(value, str):
-            raise status_exception(
-                f"Input value [{_java(value)}] for field [{model.input_field}] must be a string"
-            )
-        texts.append(value)
-    update = _config_update(data.get("inference_config"), model)
-    similarity = update.get("text") if model.task == "text_similarity" else None
-    if model.task == "text_similarity" and not isinstance(similarity, str):
-        raise status_exception(
-            "please provide configuration update for text_similarity task including the "
-            "desired [text]"
-        )
-    return InferRequest(tuple(texts), similarity, update)
+    task, update = _config_update(body, data.get("inference_config"))
+    return InferRequest(tuple(docs), task, update)
 
 
-def _config_update(config: Any, model: TrainedModel) -> Mapping[str, Any]:
+def _config_update(body: Body, config: Any) -> tuple[str | None, Mapping[str, Any]]:
+    """The task and settings of an `inference_config` update: one named object."""
     if config is None:
-        return {}
-    if not isinstance(config, dict) or len(config) != 1:
-        raise status_exception("[inference_config] must hold exactly one task's settings")
-    ((kind, options),) = config.items()
-    if kind != model.task:
-        raise status_exception(
-            f"Inference config of type [{model.task}] can not be updated with a inference "
-            f"request of type [{kind}]"
+        return None, {}
+    if (
+        not isinstance(config, dict)
+        or len(config) != 1
+        or next(iter(config)) not in _UPDATE_FIELDS
+        or not isinstance(next(iter(config.values())), dict)
+    ):
+        raise body.parse_error(
+            INFER_PARSER, "inference_config", "failed to parse field [inference_config]"
         )
-    return options if isinstance(options, dict) else {}
+    ((task, options),) = config.items()
+    unknown = [k for k in options if k not in _UPDATE_FIELDS[task]]
+    if unknown:
+        raise body.parse_error(
+            INFER_PARSER, "inference_config", f"[{task}] unknown field [{unknown[0]}]"
+        )
+    return task, options
 
 
 def _java(value: Any) -> str:
-    """A JSON value as Java's `toString` shows it in a message."""
+    """A JSON value as Java's `toString` shows it in a message (`[a, b]`, `{k=v}`)."""
     if isinstance(value, bool):
         return str(value).lower()
     if value is None:
         return "null"
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_java(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java(v)}" for k, v in value.items()) + "}"
     return str(value)

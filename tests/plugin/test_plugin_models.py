@@ -41,11 +41,18 @@ def test_models_from_ini_option_and_marker(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
-def test_an_invalid_model_stops_the_run(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("x:chat", "*a model is id:task*with a task from text_embedding*"),
+        ("x:text_embedding:0", "*dimensions must be an integer from 1 to 8192*"),
+    ],
+)
+def test_an_invalid_model_stops_the_run(pytester: pytest.Pytester, spec: str, message: str) -> None:
     pytester.makepyfile("def test_nothing(): pass")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockinfer-models=x:chat")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mockinfer-models={spec}")
     assert result.ret != 0
-    result.stderr.fnmatch_lines(["*a model is id:task*with a task from text_embedding*"])
+    result.stderr.fnmatch_lines([message])
 
 
 def test_over_long_parametrize_ids_get_a_short_cassette_name(pytester: pytest.Pytester) -> None:

@@ -67,3 +67,10 @@ def test_a_default_endpoint_cannot_be_updated(
         "reason": f"Default endpoint [{inference_id}] cannot be updated",
     }
     assert es.inference.get(inference_id=inference_id)["endpoints"] == before
+
+
+def test_faults_see_the_task_behind_any(es: Elasticsearch, server: MockInferServer) -> None:
+    put_openai(es, "llm", "completion")
+    fault = server.fault(task_type="completion", status=503)
+    resp = raw_request(server.url, "POST", "/_inference/any/llm", b'{"input":"x"}', JSON)
+    assert resp.status == 503 and fault.hits == 1

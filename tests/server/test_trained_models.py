@@ -222,5 +222,119 @@ def test_record_and_replay_the_trained_model_api(server: MockInferServer, tmp_pa
         replayed = offline.ml.infer_trained_model(model_id=E5, docs=docs("recorded"))
     assert replayed.body == recorded.body
     assert server.calls[-1].source == "cassette"
+    assert {(c.inference_id, c.task_type) for c in server.calls} == {(E5, "text_embedding")}
     with pytest.raises(BadRequestError):
         Elasticsearch(server.url).ml.infer_trained_model(model_id=E5, docs=[{"x": "y"}])
+
+
+@pytest.mark.parametrize(
+    ("model_id", "body", "status", "expected"),
+    [
+        ("nope", None, 400, "requires body"),
+        (
+            "nope",
+            {"bogus": 1},
+            400,
+            "[1:2] [cluster:internal/xpack/ml/inference/infer] unknown field [bogus]",
+        ),
+        (
+            "cold-model",
+            {"docs": []},
+            400,
+            "Validation Failed: 1: at least one document is required ;",
+        ),
+        (
+            "cold-model",
+            {"docs": docs("x")},
+            409,
+            "Model [cold-model] must be deployed to use. Please deploy with the start trained model deployment API.",
+        ),
+    ],
+)
+def test_the_body_is_checked_before_the_model_is_looked_up(
+    server: MockInferServer, model_id: str, body: Any, status: int, expected: str
+) -> None:
+    server.declare_model("cold-model", "text_embedding", deployed=False)
+    raw = json.dumps(body).encode() if body is not None else None
+    resp = raw_request(server.url, "POST", f"/_ml/trained_models/{model_id}/_infer", raw, JSON)
+    assert (resp.status, resp.json()["error"]["reason"]) == (status, expected)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"text_embedding": 5}, "failed to parse field [inference_config]"),
+        ({}, "failed to parse field [inference_config]"),
+        ({"text_embedding": {"bogus": 1}}, "[text_embedding] unknown field [bogus]"),
+    ],
+)
+def test_a_malformed_inference_config_is_a_parse_error(
+    server: MockInferServer, config: Any, expected: str
+) -> None:
+    body = json.dumps({"docs": docs("x"), "inference_config": config}).encode()
+    resp = raw_request(server.url, "POST", f"/_ml/trained_models/{E5}/_infer", body, JSON)
+    error = resp.json()["error"]
+    assert (resp.status, error["type"]) == (400, "x_content_parse_exception")
+    assert expected in error["reason"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(["a", 1], "[a, 1]"), ({"a": 1.5}, "{a=1.5}"), (True, "true"), (None, "null")],
+)
+def test_a_value_that_is_not_text_is_shown_as_java_shows_it(
+    server: MockInferServer, value: Any, shown: str
+) -> None:
+    body = json.dumps({"docs": [{"text_field": value}]}).encode()
+    resp = raw_request(server.url, "POST", f"/_ml/trained_models/{E5}/_infer", body, JSON)
+    assert resp.json()["error"]["reason"] == (
+        f"Input value [{shown}] for field [text_field] must be a string"
+    )
+
+
+def test_more_docs_than_the_queue_holds_is_a_429(es: Elasticsearch) -> None:
+    with pytest.raises(ApiError) as info:
+        es.options(max_retries=0).ml.infer_trained_model(
+            model_id=E5, docs=docs(*(str(i) for i in range(1025)))
+        )
+    assert info.value.meta.status == 429
+    assert info.value.body["error"]["type"] == "es_rejected_execution_exception"
+    assert reason(info.value) == "inference process queue is full. Unable to execute command"
+
+
+def test_ids_expand_only_stars_and_pages_follow_from_and_size(es: Elasticsearch) -> None:
+    with pytest.raises(NotFoundError):
+        es.ml.get_trained_models(model_id="[.]rerank-v1")
+    trailing = es.perform_request("GET", f"/_ml/trained_models/{RERANK},")
+    assert [c["model_id"] for c in trailing["trained_model_configs"]] == [RERANK]
+    page = es.ml.get_trained_models(model_id="*", from_=1, size=2)["trained_model_configs"]
+    every = es.ml.get_trained_models(model_id="*")["trained_model_configs"]
+    assert page == every[1:3]
+    with pytest.raises(BadRequestError):
+        es.perform_request("GET", "/_ml/trained_models?size=abc")
+
+
+def test_faults_match_the_texts_of_docs(es: Elasticsearch, server: MockInferServer) -> None:
+    fault = server.fault(input="poison", status=500)
+    assert es.ml.infer_trained_model(model_id=E5, docs=docs("fine"))["inference_results"]
+    with pytest.raises(ApiError):
+        es.ml.infer_trained_model(model_id=E5, docs=docs("fine", "the poison pill"))
+    assert fault.hits == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"deployed": "false"}, "deployed must be true or false"),
+        ({"input_field": 5}, "input_field must be a field name"),
+        ({"dimensions": True}, "dimensions must be an integer"),
+        ({"model_id": "a,b"}, "model_id must be lowercase letters"),
+        ({"model_id": "_all"}, "model_id must be lowercase letters"),
+    ],
+)
+def test_declared_models_are_checked(
+    server: MockInferServer, fields: dict[str, Any], message: str
+) -> None:
+    arguments: dict[str, Any] = {"model_id": "m", "task": "text_embedding", **fields}
+    with pytest.raises(ConfigurationError, match=message):
+        server.declare_model(**arguments)

@@ -20,7 +20,7 @@ from mockinfer.engines.cassettes import Action, CassetteEngine
 from mockinfer.engines.record import Forwarded
 from mockinfer.errors import ReplayMiss, ServerError
 from mockinfer.server.body import read_body
-from mockinfer.server.calls import note_target
+from mockinfer.server.calls import note_request_target
 from mockinfer.server.journal import complete_call
 from mockinfer.server.render import raw_response, reset, write_stream
 from mockinfer.server.routes import replay_effects
@@ -40,7 +40,7 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     engine = state.cassette
     if engine is None or request.path in _LOCAL_PATHS:
         return await following(request)
-    note_target(request)
+    note_request_target(request)
     raw = await read_body(request)
     check_depth(raw)  # matching and redaction walk the body: bound it first
     _note_body(request, raw)

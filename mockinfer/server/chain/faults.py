@@ -19,9 +19,8 @@ from mockinfer.dialects import ES_CHAT
 from mockinfer.engines.faults import RequestFacts
 from mockinfer.generators.chat import last_user_text
 from mockinfer.server.body import read_body
-from mockinfer.server.calls import is_stream_route, note_target
+from mockinfer.server.calls import is_stream_route, note_request_target
 from mockinfer.server.journal import journal_unanswered
-from mockinfer.server.models import find_model
 from mockinfer.server.render import disconnect, stream_error
 from mockinfer.server.routes import INFERENCE_HANDLERS
 from mockinfer.server.state import EXCHANGE, STATE
@@ -77,18 +76,7 @@ async def _wait(request: web.Request, seconds: float) -> bool:
 
 async def request_facts(request: web.Request) -> RequestFacts:
     """What fault rules match on, read leniently: a malformed body just has no text."""
-    inference_id: str | None = None
-    task: str | None = None
-    if "first" in request.match_info:
-        task, inference_id = note_target(request)
-        if task is None:
-            endpoints = request.app[STATE].backend
-            if endpoints.has(inference_id):
-                task = endpoints.get(inference_id).task_type.value
-    elif "model_id" in request.match_info:
-        inference_id = request.match_info["model_id"]
-        model = find_model(request, inference_id)
-        task = model.task_type.value if model is not None else None
+    task, inference_id = note_request_target(request)
     stream = is_stream_route(request)
     if stream:
         request[EXCHANGE].streamed = True
@@ -129,4 +117,7 @@ async def _texts(request: web.Request) -> tuple[str, ...]:
         texts.append(body["query"])
     if isinstance(body.get("messages"), list):
         texts.append(last_user_text(body))
+    if isinstance(body.get("docs"), list):  # the trained-model API: every text of every doc
+        docs = (d for d in body["docs"] if isinstance(d, Mapping))
+        texts.extend(v for d in docs for v in d.values() if isinstance(v, str))
     return tuple(texts)
