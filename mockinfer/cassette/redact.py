@@ -1,8 +1,17 @@
 """Redaction: secrets never reach a cassette, and live requests are redacted the same way.
 
-Rules are named so a user can see (and extend) exactly what is removed. Redacting the live
-request with the same rules before matching lets a request that carries a real key match
-its redacted recording.
+Names are compared normalised (lower case, letters and digits only: `apiKey`, `API_KEY` and
+`api-key` are one name) against patterns of what credentials are called (key, secret, token,
+password, credential, auth, signature, cookie, session), with an allow-list of harmless names
+that merely look alike (`max_tokens`, `tokenization`, `keyword`). JSON bodies are redacted at
+any depth, in each line of NDJSON and in every SSE event's data; what cannot be parsed (JSON
+with comments, text) is redacted by its `"name": "value"` pairs and credential shapes. Values
+that only echo a URL, such as an error reason, lose their secret query values. Token-weight
+maps (a sparse embedding's `embedding`, a model's `predicted_value`) hold words of the input,
+not settings, and are left alone.
+
+Redacting the live request with the same rules before matching lets a request that carries a
+real key match its redacted recording.
 """
 
 from __future__ import annotations
@@ -14,15 +23,66 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from mockinfer.wire.services import SECRET_SETTINGS
+from mockinfer.wire.sse import decode_events, encode_event
 
 REDACTED = "REDACTED"
 _AUTH_SCHEME = re.compile(r"^\s*(\w+)\s+\S")
+#: Headers whose value starts with an auth scheme worth keeping (`Bearer REDACTED`).
+_SCHEME_HEADERS = frozenset({"authorization", "proxyauthorization", "essecondaryauthorization"})
+#: What credentials are called, in normalised names.
+_SECRET_NAME = re.compile(
+    r"key|secret|token(?!s|iz|is)|passw|passwd|pwd|credential|auth|signature|cookie|session"
+)
+#: Short names that mean a credential only on their own (`?sig=`, `?auth=`).
+_SECRET_EXACT = frozenset({"sig", "auth", "key"})
+#: Names that match a pattern but never hold a credential.
+_HARMLESS = frozenset(
+    {
+        "keyword",
+        "keywords",
+        "maxtokens",
+        "maxnewtokens",
+        "maxcompletiontokens",
+        "maxinputtokens",
+        "prompttokens",
+        "completiontokens",
+        "totaltokens",
+        "tokens",
+        "tokenization",
+        "tokenizer",
+        "truncate",
+        "wwwauthenticate",
+        "keepalive",
+        "author",
+        "authors",
+    }
+)
+#: Keys whose maps hold words of the input (token weights), never settings.
+_WORD_MAPS = frozenset({"embedding", "predicted_value"})
+#: Shapes of credentials, replaced wherever they appear in text that is not JSON.
+_CREDENTIAL_SHAPES = (
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}"),
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
+)
+#: `"name": "value"` in text that is not strict JSON.
+_JSON_PAIR = re.compile(r'("(?P<name>[^"\\]{1,100})"\s*:\s*)"(?:[^"\\]|\\.)*"')
+#: `name=value` after `?` or `&`, as an echoed URL carries it.
+_QUERY_PAIR = re.compile(r"(?P<lead>[?&](?P<name>[A-Za-z0-9_.\-]{1,60})=)(?P<value>[^&\s\"'\]#]+)")
+
+
+def normalised(name: str) -> str:
+    """A name as rules compare it: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 @dataclass(frozen=True)
 class RedactionRules:
-    """What to remove: header names, JSON field names (at any depth) and query parameters."""
+    """Names to redact besides the patterns: headers, JSON fields (any depth), query keys.
+
+    Names are compared normalised, so `X-Tenant-Id` also covers `x_tenant_id`.
+    """
 
     headers: frozenset[str] = frozenset()
     body_fields: frozenset[str] = frozenset()
@@ -36,51 +96,44 @@ class RedactionRules:
         )
 
 
-#: The built-in rules, each named for the README and for error messages.
-BUILTIN_RULES: Mapping[str, RedactionRules] = {
-    "authorization-header": RedactionRules(
-        headers=frozenset({"authorization", "proxy-authorization", "es-secondary-authorization"})
-    ),
-    "api-key-headers": RedactionRules(
-        headers=frozenset(
-            {"x-api-key", "api-key", "apikey", "x-goog-api-key", "cookie", "set-cookie"}
-        )
-    ),
-    "secret-body-fields": RedactionRules(
-        body_fields=frozenset(
-            {*SECRET_SETTINGS, "password", "token", "access_token", "refresh_token", "secret"}
-        )
-    ),
-    "secret-query-parameters": RedactionRules(
-        query_parameters=frozenset(
-            {"api_key", "apikey", "key", "access_token", "token", "password", "secret"}
-        )
-    ),
-}
+def is_secret_name(name: str, extra: frozenset[str] = frozenset()) -> bool:
+    """Whether a header, field or query parameter of this name holds a credential."""
+    key = normalised(name)
+    if key in extra:
+        return True
+    if key in _HARMLESS:
+        return False
+    return key in _SECRET_EXACT or _SECRET_NAME.search(key) is not None
 
 
 @dataclass(frozen=True)
 class Redactor:
-    """Applies the built-in rules plus any the user adds."""
+    """Applies the built-in patterns plus any names the user adds."""
 
     extra: Sequence[RedactionRules] = field(default_factory=tuple)
 
     @property
     def rules(self) -> RedactionRules:
-        """Every rule in force."""
+        """The names added to the patterns, normalised."""
         combined = RedactionRules()
-        for rule in (*BUILTIN_RULES.values(), *self.extra):
+        for rule in self.extra:
             combined = combined | rule
-        return combined
+        return RedactionRules(
+            frozenset(normalised(n) for n in combined.headers),
+            frozenset(normalised(n) for n in combined.body_fields),
+            frozenset(normalised(n) for n in combined.query_parameters),
+        )
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Headers with secret values replaced; an auth scheme is kept for readability."""
-        secret = {h.lower() for h in self.rules.headers}
+        extra = self.rules.headers
         out: list[tuple[str, str]] = []
         for name, value in headers:
-            if name.lower() in secret:
-                scheme = _AUTH_SCHEME.match(value)
+            if is_secret_name(name, extra):
+                scheme = _AUTH_SCHEME.match(value) if normalised(name) in _SCHEME_HEADERS else None
                 value = f"{scheme.group(1)} {REDACTED}" if scheme else REDACTED
+            else:
+                value = self.text(value)
             out.append((name, value))
         return out
 
@@ -92,48 +145,109 @@ class Redactor:
             uri = urlunsplit(parts)
         if not parts.query:
             return uri
-        secret = self.rules.query_parameters
+        extra = self.rules.query_parameters
         pairs = parse_qsl(parts.query, keep_blank_values=True)
-        if not any(k.lower() in secret for k, _ in pairs):
+        if not any(is_secret_name(k, extra) for k, _ in pairs):
             return uri
-        query = urlencode([(k, REDACTED if k.lower() in secret else v) for k, v in pairs])
+        query = urlencode([(k, REDACTED if is_secret_name(k, extra) else v) for k, v in pairs])
         return urlunsplit(parts._replace(query=query))
 
     def body(self, body: bytes) -> bytes:
-        """A JSON body with secret fields replaced at any depth; other bodies unchanged."""
+        """A body with its secrets replaced: JSON at any depth, each NDJSON line, else text."""
         if not body:
             return body
         try:
-            document = json.loads(body)
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body  # binary: nothing that reads as a name and a value
+        try:
+            document = json.loads(text)
         except ValueError:
-            return body
-        redacted, changed = self._value(document, self.rules.body_fields)
+            lines = text.split("\n")
+            if len(lines) > 1 and all(_is_json(line) for line in lines if line.strip()):
+                return "\n".join(self._json_text(line) for line in lines).encode()
+            return self.text(text).encode()
+        redacted, changed = self._value(document)
         if not changed:
             return body
         return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def _value(self, value: Any, secret: frozenset[str]) -> tuple[Any, bool]:
+    def stream(self, body: bytes) -> bytes:
+        """An SSE stream with each event's data redacted; events that change are re-framed."""
+        events = decode_events(body)
+        if not events:
+            return self.body(body)
+        out = []
+        for event in events:
+            data = self.body(event.data.encode()).decode("utf-8", "replace")
+            out.append(
+                event.raw if data == event.data else encode_event(data.encode(), event.event)
+            )
+        return b"".join(out)
+
+    def text(self, text: str) -> str:
+        """Text that is not JSON: secret `"name": "value"` pairs, echoed query values and
+        credential shapes replaced."""
+        extra = self.rules.body_fields | self.rules.query_parameters
+
+        def pair(match: re.Match[str]) -> str:
+            if is_secret_name(match.group("name"), extra):
+                return f'{match.group(1)}"{REDACTED}"'
+            return match.group(0)
+
+        def query(match: re.Match[str]) -> str:
+            if is_secret_name(match.group("name"), extra):
+                return match.group("lead") + REDACTED
+            return match.group(0)
+
+        text = _QUERY_PAIR.sub(query, _JSON_PAIR.sub(pair, text))
+        for shape in _CREDENTIAL_SHAPES:
+            text = shape.sub(REDACTED, text)
+        return text
+
+    def _json_text(self, line: str) -> str:
+        if not line.strip():
+            return line
+        redacted, changed = self._value(json.loads(line))
+        return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")) if changed else line
+
+    def _value(self, value: Any) -> tuple[Any, bool]:
         if isinstance(value, dict):
             changed = False
             out: dict[str, Any] = {}
             for key, child in value.items():
-                if key in secret and child is not None:
+                if key in _WORD_MAPS and isinstance(child, dict):
+                    out[key] = child
+                elif child is not None and is_secret_name(key, self.rules.body_fields):
                     out[key] = _blank(child)
-                    changed = True
+                    changed = changed or out[key] != child
                 else:
-                    out[key], child_changed = self._value(child, secret)
+                    out[key], child_changed = self._value(child)
                     changed = changed or child_changed
             return out, changed
         if isinstance(value, list):
-            results = [self._value(item, secret) for item in value]
+            results = [self._value(item) for item in value]
             return [r for r, _ in results], any(c for _, c in results)
+        if isinstance(value, str):
+            cleaned = self.text(value)
+            return cleaned, cleaned != value
         return value, False
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def _blank(value: Any) -> Any:
     """Secret maps keep their keys (useful in review) with every value replaced."""
     if isinstance(value, dict):
         return {k: _blank(v) for k, v in value.items()}
+    if isinstance(value, bool | int | float):
+        return value  # a number or a flag (`token_limit: 5`) is no credential
     return REDACTED
 
 

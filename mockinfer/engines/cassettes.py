@@ -10,7 +10,12 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from mockinfer.cassette.format import Interaction, RecordedRequest, RecordedResponse
+from mockinfer.cassette.format import (
+    Interaction,
+    RecordedEvent,
+    RecordedRequest,
+    RecordedResponse,
+)
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, Miss
 from mockinfer.cassette.redact import RedactionRules, Redactor
 from mockinfer.cassette.store import Cassette
@@ -130,9 +135,16 @@ class CassetteEngine:
     def keep(self, request: RecordedRequest, interaction: Interaction) -> None:
         """Store a recorded interaction with its response headers (and JSON body) redacted."""
         response = interaction.response
-        body = response.body if response.events is not None else self.redactor.body(response.body)
         headers = tuple(self.redactor.headers(response.headers))
-        self.cassette.record(Interaction(request, replace(response, headers=headers, body=body)))
+        if response.events is None:
+            kept = replace(response, headers=headers, body=self.redactor.body(response.body))
+        else:
+            events = tuple(
+                RecordedEvent(e.offset, self.redactor.stream(e.raw)) for e in response.events
+            )
+            body = b"".join(e.raw for e in events)
+            kept = replace(response, headers=headers, body=body, events=events)
+        self.cassette.record(Interaction(request, kept))
 
 
 def _decoded(response: RecordedResponse) -> bytes:

@@ -147,11 +147,12 @@ class Recorder:
                 method, self.upstream + path_qs, headers=sent, data=body or None
             )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # The query may carry a key: the path alone names the request.
             raise EsError(
                 502,
                 "mockinfer_upstream_exception",
                 f"mockinfer could not reach the upstream {self.upstream} to record "
-                f"{method} {path_qs}: {exc or type(exc).__name__}",
+                f"{method} {urlsplit(path_qs).path}: {exc or type(exc).__name__}",
             ) from None
         return Forwarded(
             status=response.status,

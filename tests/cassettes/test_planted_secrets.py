@@ -1,0 +1,152 @@
+"""Secrets planted everywhere a request, a response or a stream can carry them never reach
+the cassette, and the recording still replays."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockinfer import MockInferServer
+from mockinfer.cassette.format import read
+from mockinfer.cassette.redact import Redactor, is_secret_name
+from tests.server.http import JSON, raw_request
+
+
+def secret(n: int) -> str:
+    return f"PLANTED{n:03d}x9Qz"
+
+
+#: Request headers that carry credentials, by many names.
+HEADERS = {
+    "Authorization": f"ApiKey {secret(1)}",
+    "X-Api-Key": f"{secret(2)} tail",
+    "X-Auth-Token": secret(3),
+    "X-Amz-Security-Token": secret(4),
+    "X-My-Session-Token": secret(5),
+    "Cookie": f"sid={secret(6)}",
+    "Proxy-Authorization": f"Basic {secret(7)}",
+}
+#: Query parameters that carry credentials.
+QUERY = {
+    "api_key": secret(10),
+    "access_key": secret(11),
+    "client_secret": secret(12),
+    "sig": secret(13),
+    "auth": secret(14),
+    "X-Amz-Signature": secret(15),
+}
+#: Body fields that carry credentials, by many spellings and at any depth.
+BODY = {
+    "service": "custom",
+    "service_settings": {
+        "apiKey": secret(20),
+        "API_KEY": secret(21),
+        "private_key": secret(22),
+        "credentials": {"user": secret(23), "pass": secret(24)},
+        "bearer_token": secret(25),
+        "aws_secret_access_key": secret(26),
+        "passwd": secret(27),
+        "pwd": secret(28),
+        "headers": {"Authorization": f"Bearer {secret(29)}"},
+        "url": f"https://provider.example/v1?key={secret(30)}",
+    },
+    "secret_settings": {"anything": secret(31)},
+    "task_settings": {"max_tokens": 5},
+}
+
+
+@pytest.fixture
+def upstream() -> Iterator[MockInferServer]:
+    """A cluster whose answers carry secrets too: stubs plant them in bodies and streams."""
+    with MockInferServer() as cluster:
+        yield cluster
+
+
+def test_no_planted_secret_reaches_the_cassette(
+    server: MockInferServer, upstream: MockInferServer, tmp_path: Path
+) -> None:
+    upstream.stub(
+        inference_id="e5",
+        body={
+            "text_embedding": [{"embedding": [0.5]}],
+            "debug": {"token": secret(40), "note": f"called /x?api_key={secret(41)}"},
+        },
+    )
+    upstream.stub(
+        inference_id="llm",
+        chunks=[{"choices": [{"delta": {"content": "hi"}}], "session_token": secret(42)}],
+    )
+    upstream.stub(
+        inference_id="err",
+        error=(400, "status_exception", f"no handler found for uri [/x?api_key={secret(43)}]"),
+    )
+    cassette = tmp_path / "planted.yaml"
+    query = "&".join(f"{k}={v}" for k, v in QUERY.items())
+    with server.use_cassette(cassette, record_mode="all", upstream=upstream.url):
+        for path, body in [
+            (f"/_inference/text_embedding/e5?{query}", json.dumps({"input": "x"}).encode()),
+            ("/_inference/completion/custom-thing", json.dumps(BODY).encode()),
+            (
+                "/_inference/completion/commented",
+                b'{"input": "x", "api_key": "' + secret(50).encode() + b'" /* a comment */}',
+            ),
+            (
+                "/_inference/completion/lines",
+                b'{"input":"a","token":"' + secret(51).encode() + b'"}\n{"input":"b"}\n',
+            ),
+            (
+                "/_inference/chat_completion/llm/_stream",
+                b'{"messages":[{"role":"user","content":"x"}]}',
+            ),
+            ("/_inference/completion/err", b'{"input":"x"}'),
+        ]:
+            raw_request(server.url, "POST", path, body, {**JSON, **HEADERS})
+    text = cassette.read_text()
+    leaked = [n for n in range(100) if secret(n) in text]
+    assert leaked == []
+    assert len(read(cassette).interactions) == 6
+    assert "ApiKey REDACTED" in text and "Basic REDACTED" in text
+    assert "max_tokens: 5" in text or '"max_tokens":5' in text
+
+
+@pytest.mark.parametrize(
+    ("name", "secret_name"),
+    [
+        ("apiKey", True),
+        ("X-Amz-Security-Token", True),
+        ("aws_secret_access_key", True),
+        ("max_tokens", False),
+        ("tokenization", False),
+        ("keyword", False),
+        ("model_id", False),
+        ("input_type", False),
+        ("code", False),
+    ],
+)
+def test_names_are_judged_normalised(name: str, secret_name: bool) -> None:
+    assert is_secret_name(name) is secret_name
+
+
+def test_token_weight_maps_are_left_alone() -> None:
+    body = json.dumps(
+        {"sparse_embedding": [{"is_truncated": False, "embedding": {"token": 1.5, "key": 0.5}}]}
+    ).encode()
+    assert Redactor().body(body) == body
+
+
+def test_a_recording_with_redacted_secrets_still_replays(
+    server: MockInferServer, upstream: MockInferServer, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "replay.yaml"
+    body = json.dumps(
+        {"service": "openai", "service_settings": {"apiKey": secret(60), "model_id": "m"}}
+    ).encode()
+    with server.use_cassette(cassette, record_mode="all", upstream=upstream.url):
+        recorded = raw_request(server.url, "PUT", "/_inference/completion/llm", body, JSON)
+    with server.use_cassette(cassette):
+        replayed = raw_request(server.url, "PUT", "/_inference/completion/llm", body, JSON)
+    assert (replayed.status, replayed.body) == (recorded.status, recorded.body)
+    assert secret(60) not in cassette.read_text()
