@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mockinfer.backend import Backend, CallJournal
+from mockinfer.cassette.check import cassette_files, check_file
 from mockinfer.cassette.format import CassetteError
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS, check_matchers
-from mockinfer.cassette.redact import find_credentials
 from mockinfer.engines.cassettes import CassetteEngine, open_cassette
 from mockinfer.engines.faults import load_rules
 from mockinfer.engines.synthesize import Synthesizer
@@ -174,18 +174,29 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_check(paths: Sequence[Path]) -> int:
+    """Exit 1 when a cassette holds anything like a credential, 2 when one cannot be read."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         print(f"mockinfer: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    files = [f for p in paths for f in (sorted(p.rglob("*.y*ml")) if p.is_dir() else [p])]
-    found = 0
+    files = list(dict.fromkeys(f for p in paths for f in cassette_files(p)))
+    found = unreadable = 0
     for file in files:
-        for line, kind in find_credentials(file.read_text(encoding="utf-8", errors="replace")):
-            print(f"{file}:{line}: looks like a credential ({kind})")
-            found += 1
-    print(f"checked {len(files)} cassette(s): {found} possible credential(s)", file=sys.stderr)
-    return 1 if found else 0
+        try:
+            findings = check_file(file)
+        except CassetteError as exc:
+            print(f"mockinfer: {exc}", file=sys.stderr)
+            unreadable += 1
+            continue
+        for finding in findings:
+            print(f"{file}: {finding}")
+        found += len(findings)
+    print(
+        f"checked {len(files)} cassette(s): {found} possible credential(s)"
+        + (f", {unreadable} unreadable" if unreadable else ""),
+        file=sys.stderr,
+    )
+    return 2 if unreadable else 1 if found else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -73,6 +74,17 @@ class RecordedResponse:
     def header(self, name: str) -> str | None:
         """The first value of a header, case-insensitively."""
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def decoded_body(self) -> bytes:
+        """The body before any content encoding (vcrpy keeps gzip bodies as received)."""
+        encoding = (self.header("Content-Encoding") or "").lower()
+        if encoding in ("gzip", "deflate") and self.body:
+            wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+            try:
+                return zlib.decompress(self.body, wbits)
+            except zlib.error:
+                return self.body
+        return self.body
 
 
 @dataclass(frozen=True)

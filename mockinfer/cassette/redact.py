@@ -271,19 +271,3 @@ CREDENTIAL_PATTERNS: Mapping[str, re.Pattern[str]] = {
     ),
     "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 }
-
-
-def find_credentials(text: str) -> list[tuple[int, str]]:
-    """(line number, kind) of everything in `text` that looks like a credential.
-
-    Each line is also read joined to the one before it, because YAML writes a header as its
-    name on one line and `- value` on the next.
-    """
-    found: list[tuple[int, str]] = []
-    previous = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        for kind, pattern in CREDENTIAL_PATTERNS.items():
-            if pattern.search(line) or pattern.search(previous + " " + line.strip()):
-                found.append((number, kind))
-        previous = line
-    return sorted(set(found))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -14,7 +13,6 @@ from mockinfer.cassette.format import (
     Interaction,
     RecordedEvent,
     RecordedRequest,
-    RecordedResponse,
 )
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, Miss
 from mockinfer.cassette.redact import RedactionRules, Redactor
@@ -98,7 +96,7 @@ class CassetteEngine:
         # hop, not the bytes served now.
         headers = end_to_end(response.headers)
         if response.events is None:
-            return Recorded(response.status, headers, _decoded(response))
+            return Recorded(response.status, headers, response.decoded_body())
         recorded = list(response.events)
         closing: bytes | None = None
         end_offset = recorded[-1].offset if recorded else 0.0
@@ -145,18 +143,6 @@ class CassetteEngine:
             body = b"".join(e.raw for e in events)
             kept = replace(response, headers=headers, body=body, events=events)
         self.cassette.record(Interaction(request, kept))
-
-
-def _decoded(response: RecordedResponse) -> bytes:
-    """The body as served before any content encoding (vcrpy keeps gzip bodies as received)."""
-    encoding = (response.header("Content-Encoding") or "").lower()
-    if encoding in ("gzip", "deflate") and response.body:
-        wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
-        try:
-            return zlib.decompress(response.body, wbits)
-        except zlib.error:
-            return response.body
-    return response.body
 
 
 def _miss(miss: Miss) -> ReplayMiss:

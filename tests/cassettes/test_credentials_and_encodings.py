@@ -8,8 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mockinfer.cassette.format import Interaction, RecordedRequest, RecordedResponse
-from mockinfer.cassette.redact import Redactor, find_credentials
+from mockinfer.cassette.check import check_file
+from mockinfer.cassette.format import (
+    CassetteData,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    write,
+)
+from mockinfer.cassette.redact import Redactor
 from mockinfer.cassette.store import Cassette
 from mockinfer.engines.cassettes import CassetteEngine
 from mockinfer.engines.record import Recorder
@@ -22,13 +29,15 @@ def test_user_info_leaves_the_upstream_url_and_becomes_basic_auth() -> None:
     assert recorder._basic == "Basic " + base64.b64encode(b"elastic:s3cr@t").decode()
 
 
-def test_redactor_strips_user_info_and_check_flags_it() -> None:
+def test_redactor_strips_user_info_and_check_flags_it(tmp_path: Path) -> None:
     assert Redactor().uri("http://elastic:changeme@host:9200/_inference?api_key=x") == (
         "http://host:9200/_inference?api_key=REDACTED"
     )
-    assert find_credentials("    uri: http://elastic:changeme@127.0.0.1:9200/_inference") == [
-        (1, "password in a URL")
-    ]
+    leaked = tmp_path / "userinfo.yaml"
+    request = RecordedRequest("GET", "http://elastic:changeme@127.0.0.1:9200/_inference")
+    write(leaked, CassetteData([Interaction(request, RecordedResponse(200, (), b"{}"))]))
+    (finding,) = check_file(leaked)
+    assert str(finding) == "interactions[0] request URI: password in a URL"
 
 
 def test_check_reports_a_missing_path_without_a_traceback(tmp_path: Path) -> None:
