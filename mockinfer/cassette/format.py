@@ -8,6 +8,7 @@ so vcrpy and pytest-recording replay mockinfer cassettes, and mockinfer replays 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -143,6 +144,9 @@ def _as_bytes(value: Any, where: str) -> bytes:
         return value
     if isinstance(value, str):
         return value.encode("utf-8")
+    if isinstance(value, dict | list):
+        # vcrpy keeps a body sent as JSON by aiohttp (`json=`) as a YAML mapping.
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     raise ValueError(f"{where} is neither text nor binary")
 
 
@@ -158,6 +162,11 @@ def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
     """The vcrpy dictionary of one interaction, with mockinfer's additions under `response`."""
     request, response = interaction.request, interaction.response
     body, layout = _readable_body(response.body)
+    headers = response.headers
+    if layout is not None:
+        # vcrpy serves body.string as it stands: its length must be the one announced.
+        size = str(len(body.encode("utf-8") if isinstance(body, str) else body))
+        headers = tuple((k, size if k.lower() == "content-length" else v) for k, v in headers)
     extension: dict[str, Any] = {"format": FORMAT_VERSION}
     if layout is not None:
         extension["layout"] = layout
@@ -177,7 +186,7 @@ def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
         },
         "response": {
             "body": {"string": body},
-            "headers": _headers_to_dict(response.headers),
+            "headers": _headers_to_dict(headers),
             "status": {"code": response.status, "message": message},
             EXTENSION: extension,
         },
@@ -187,7 +196,9 @@ def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
 def _event_to_dict(event: RecordedEvent) -> dict[str, Any]:
     """An event as its type and data; the raw bytes only when they are not ES's framing."""
     text = _text_or_bytes(event.raw)
-    entry: dict[str, Any] = {"offset": round(event.offset, 6)}
+    # Offsets to 0.1 ms, what replay can honour: a re-recording then diffs only where the
+    # timing really changed, not in its jitter.
+    entry: dict[str, Any] = {"offset": round(event.offset, 4)}
     if isinstance(text, str):
         lines = text.removeprefix("\ufeff").split("\n")
         if len(lines) == 4 and lines[0].startswith("event: ") and lines[1].startswith("data: "):

@@ -322,3 +322,37 @@ def test_a_rewritten_cassette_keeps_its_permissions(tmp_path: Path) -> None:
     cassette.chmod(0o644)
     write(cassette, CassetteData([_interaction(b'{"ok":true}')]))
     assert cassette.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_laid_out_body_announces_its_own_length_to_vcrpy() -> None:
+    body = json.dumps({"text_embedding": [{"embedding": [0.1, 0.2]}]}, separators=(",", ":"))
+    response = RecordedResponse(
+        200,
+        (("Content-Type", "application/json"), ("Content-Length", str(len(body)))),
+        body.encode(),
+    )
+    request = RecordedRequest("POST", "http://c/_inference/text_embedding/x", b'{"input":"a"}')
+    document = yaml.safe_load(dumps(CassetteData([Interaction(request, response)])))
+    stored = document["interactions"][0]["response"]
+    assert stored["body"]["string"] != body  # laid out, one member per line
+    assert stored["headers"]["Content-Length"] == [str(len(stored["body"]["string"].encode()))]
+
+
+def test_a_vcrpy_request_body_kept_as_a_mapping_loads(tmp_path: Path) -> None:
+    path = tmp_path / "aiohttp-json.yaml"
+    path.write_text(
+        "interactions:\n- request:\n    body: {input: hello}\n    method: POST\n"
+        "    uri: http://c/_inference/completion/x\n  response:\n    body: {string: '{}'}\n"
+        "    status: {code: 200, message: OK}\nversion: 1\n"
+    )
+    data = read(path)
+    assert data is not None and data.interactions[0].request.body == b'{"input":"hello"}'
+
+
+def test_offsets_are_kept_to_a_tenth_of_a_millisecond() -> None:
+    response = RecordedResponse(
+        200, (), b"", (RecordedEvent(0.123456789, b"\xef\xbb\xbfevent: message\ndata: x\n\n"),)
+    )
+    request = RecordedRequest("POST", "http://c/_inference/completion/x/_stream")
+    document = yaml.safe_load(dumps(CassetteData([Interaction(request, response)])))
+    assert document["interactions"][0]["response"]["mockinfer"]["events"][0]["offset"] == 0.1235
