@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,8 @@ from mockinfer.settings import (
 
 if TYPE_CHECKING:
     from mockinfer.backend import CallJournal
+    from mockinfer.cassette.format import Interaction
+    from mockinfer.cassette.redact import RedactionRules
     from mockinfer.cassette.store import Cassette
     from mockinfer.engines.faults import FaultHandle, FaultRegistry, FaultRule
     from mockinfer.engines.stubs import Stub, StubRegistry
@@ -48,6 +50,11 @@ _HELP = {
     "(task: text_embedding, text_expansion or text_similarity)",
 }
 _MARKER_ARGS = (*SETTING_NAMES, "cassette", "faults")
+_REDACT_INI = {
+    "mockinfer_redact_headers": "headers",
+    "mockinfer_redact_fields": "JSON body fields",
+    "mockinfer_redact_query": "query parameters",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,6 +68,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             help=_HELP[name],
         )
         parser.addini(f"mockinfer_{name}", _HELP[name], default=None)
+    for key, what in _REDACT_INI.items():
+        parser.addini(key, f"{what} to redact besides the built-in patterns (names)", type="args")
     parser.addini(
         "mockinfer_cassette_dir",
         "folder of cassettes, relative to the rootdir (default: cassettes/ beside each module)",
@@ -204,8 +213,34 @@ def _cassette_path(request: pytest.FixtureRequest, named: Any) -> Path:
 
 
 @pytest.fixture
+def mockinfer_redaction(pytestconfig: pytest.Config) -> RedactionRules:
+    """Names to redact from recordings besides the built-in patterns.
+
+    From the ini keys `mockinfer_redact_headers`, `mockinfer_redact_fields` and
+    `mockinfer_redact_query`; override this fixture in a `conftest.py` to add more.
+    """
+    from mockinfer.cassette.redact import RedactionRules
+
+    headers, fields, query = (frozenset(pytestconfig.getini(key)) for key in _REDACT_INI)
+    return RedactionRules(headers=headers, body_fields=fields, query_parameters=query)
+
+
+@pytest.fixture
+def mockinfer_before_record() -> Callable[[Interaction], Interaction | None] | None:
+    """A hook each recorded interaction passes (redacted) before it is kept.
+
+    Override this fixture in a `conftest.py` to return a function that edits an
+    interaction, or returns None to keep nothing of it; what it returns is redacted again.
+    """
+    return None
+
+
+@pytest.fixture
 def mockinfer(
-    request: pytest.FixtureRequest, mockinfer_server: MockInferServer
+    request: pytest.FixtureRequest,
+    mockinfer_server: MockInferServer,
+    mockinfer_redaction: RedactionRules,
+    mockinfer_before_record: Callable[[Interaction], Interaction | None] | None,
 ) -> Iterator[MockinferHandle]:
     """A fake Elasticsearch inference service for this test: .url, .calls, .stub(), .fault()."""
     from mockinfer.engines.cassettes import open_cassette
@@ -226,6 +261,8 @@ def mockinfer(
                 timing=settings.timing,
                 upstream=settings.upstream,
                 upstream_api_key=os.environ.get(UPSTREAM_API_KEY_ENV),
+                redaction=(mockinfer_redaction,),
+                before_record=mockinfer_before_record,
             )
     except (MockinferError, ValueError) as exc:  # a bad setting, or a cassette naming its file
         pytest.fail(f"mockinfer: {exc}", pytrace=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -28,6 +28,10 @@ from mockinfer.wire.sse import is_done
 _CLIENT_NOISE = frozenset({"user-agent", "x-elastic-client-meta"})
 
 
+#: A hook that sees each interaction before it is kept (see `CassetteEngine.before_record`).
+BeforeRecord = Callable[[Interaction], "Interaction | None"]
+
+
 class Action(Enum):
     """What the server does with a request the cassette does not answer."""
 
@@ -44,6 +48,9 @@ class CassetteEngine:
     timing: float = 1.0
     recorder: Recorder | None = None
     redactor: Redactor = field(default_factory=Redactor)
+    #: Sees each recorded interaction (redacted) before it is kept: returns it, edited or
+    #: not, or None to keep nothing. What it returns is redacted again.
+    before_record: BeforeRecord | None = None
     #: Recordings still being relayed: saving waits for them (`settle`).
     _in_flight: int = 0
     _settled: threading.Condition = field(default_factory=threading.Condition)
@@ -131,7 +138,22 @@ class CassetteEngine:
             return self._settled.wait_for(lambda: self._in_flight == 0, timeout)
 
     def keep(self, request: RecordedRequest, interaction: Interaction) -> None:
-        """Store a recorded interaction with its response headers (and JSON body) redacted."""
+        """Store a recorded interaction, redacted, as `before_record` leaves it."""
+        kept = self._redacted(Interaction(request, interaction.response))
+        if self.before_record is not None:
+            edited = self.before_record(kept)
+            if edited is None:
+                return
+            kept = self._redacted(edited)
+        self.cassette.record(kept)
+
+    def _redacted(self, interaction: Interaction) -> Interaction:
+        request = self.live_request(
+            interaction.request.method,
+            interaction.request.uri,
+            interaction.request.headers,
+            interaction.request.body,
+        )
         response = interaction.response
         headers = tuple(self.redactor.headers(response.headers))
         if response.events is None:
@@ -142,7 +164,7 @@ class CassetteEngine:
             )
             body = b"".join(e.raw for e in events)
             kept = replace(response, headers=headers, body=body, events=events)
-        self.cassette.record(Interaction(request, kept))
+        return Interaction(request, kept)
 
 
 def _miss(miss: Miss) -> ReplayMiss:
@@ -159,6 +181,7 @@ def open_cassette(
     upstream: str | None = None,
     upstream_api_key: str | None = None,
     redaction: Sequence[RedactionRules] = (),
+    before_record: BeforeRecord | None = None,
 ) -> CassetteEngine:
     """Load a cassette and everything needed to replay and record it.
 
@@ -172,4 +195,5 @@ def open_cassette(
         timing=parse_timing(timing),
         recorder=recorder,
         redactor=Redactor(tuple(redaction)),
+        before_record=before_record,
     )

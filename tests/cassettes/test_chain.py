@@ -200,3 +200,20 @@ def test_a_vector_stub_does_not_answer_half_a_batch_for_a_stand_in_endpoint(
         both = json.loads(send(server, path, {"input": ["a", "b"]}))
     assert [item["embedding"] for item in both["text_embedding"]] == [[0.5] * 3, [0.25] * 3]
     assert server.calls[-1].source == "stub"
+
+
+def test_a_failing_before_record_hook_is_a_failure_not_a_lost_answer(
+    server: MockInferServer, standin: StandIn, tmp_path: Path
+) -> None:
+    def broken(interaction: object) -> None:
+        raise RuntimeError("hook broke")
+
+    cassette = tmp_path / "hooked.yaml"
+    with server.use_cassette(
+        cassette, record_mode="all", upstream=standin.url, before_record=broken
+    ):
+        body = json.loads(send(server, LLM_PATH, {"input": "hello there"}))
+    assert body["completion"][0]["result"].startswith("Echo:")
+    (failure,) = server.take_failures()
+    assert "before_record failed on POST /_inference/completion/my-llm" in str(failure)
+    assert not cassette.exists()

@@ -105,7 +105,12 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
     except EsError as error:
         request.app[STATE].failures.append(ServerError(error.reason))
         raise
-    engine.keep(recorded_request, Interaction(recorded_request, forwarded.recorded()))
+    try:
+        engine.keep(recorded_request, Interaction(recorded_request, forwarded.recorded()))
+    except Exception as exc:  # the user's before_record hook: the client keeps its answer
+        request.app[STATE].failures.append(
+            ServerError(f"before_record failed on {request.method} {request.path}: {exc!r}")
+        )
     return response
 
 
