@@ -118,7 +118,8 @@ async def _serve(host: str, port: int, state: ServerState) -> None:
     print(url, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # A closed terminal (SIGHUP) stops the server as cleanly as Ctrl-C or `docker stop`.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()

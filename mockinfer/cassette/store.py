@@ -1,4 +1,9 @@
-"""One cassette in use: what it replays, what it records, and when it is written."""
+"""One cassette in use: what it replays, what it records, and when it is written.
+
+Recorded interactions reach the journal (`mockinfer.cassette.journal`) as they complete and
+the cassette when recording ends. Saving holds the cassette's lock and merges what another
+process saved or journaled meanwhile, so two recorders of one file lose nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,15 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from mockinfer.cassette.format import CassetteData, Interaction, RecordedRequest, read, write
+from mockinfer.cassette import journal
+from mockinfer.cassette.format import (
+    CassetteData,
+    CassetteError,
+    Interaction,
+    RecordedRequest,
+    read,
+    write,
+)
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MatchIndex, Miss, describe
 from mockinfer.settings import RECORD_MODES
 
@@ -30,7 +43,11 @@ class Cassette:
             )
         self.path = path
         self.record_mode = record_mode
-        loaded = read(path)
+        with journal.locked(path):
+            _fold(path)
+            loaded = read(path)
+            self._opened = _stamp(path)
+        self._loaded = loaded.interactions if loaded is not None else []
         self.existed = loaded is not None
         interactions = [] if loaded is None or record_mode == "all" else loaded.interactions
         self.index = MatchIndex(interactions, matchers)
@@ -68,10 +85,20 @@ class Cassette:
         return self.index.play(request)
 
     def record(self, interaction: Interaction) -> None:
-        """Add a recorded interaction (it was just played to the client)."""
+        """Add a recorded interaction (it was just played to the client) and journal it.
+
+        Raises `CassetteError` when the journal cannot be written.
+        """
         self.index.add(interaction)
         with self._lock:
             self._recorded += 1
+        try:
+            journal.append(self.path, interaction)
+        except OSError as exc:
+            raise CassetteError(
+                f"cannot journal a recording for {self.path}: {exc.strerror or exc}; it is "
+                "kept in memory until the cassette is saved"
+            ) from None
 
     @property
     def recorded(self) -> int:
@@ -80,10 +107,66 @@ class Cassette:
             return self._recorded
 
     def save(self) -> bool:
-        """Write the file atomically if anything was recorded; returns whether it wrote."""
+        """Write the file atomically if anything was recorded; returns whether it wrote.
+
+        Raises `CassetteError` when it cannot: what was recorded stays in the journal.
+        """
         with self._lock:
             if not self._recorded:
                 return False
-            write(self.path, CassetteData(self.index.interactions))
+            with journal.locked(self.path):
+                merged = self._merged()
+                try:
+                    write(self.path, CassetteData(merged))
+                except OSError as exc:
+                    raise CassetteError(
+                        f"cannot write cassette {self.path}: {exc.strerror or exc}; what was "
+                        f"recorded stays in {journal.journal_path(self.path)} and is folded in "
+                        "the next time the cassette is opened"
+                    ) from None
+                journal.discard(self.path)
             self._recorded = 0
             return True
+
+    def _merged(self) -> list[Interaction]:
+        """Ours, then what others saved since we opened the file, then what is journaled."""
+        merged = list(self.index.interactions)
+        seen = {journal.identity(i) for i in merged}
+        others: list[Interaction] = []
+        if _stamp(self.path) != self._opened:
+            on_disk = read(self.path)
+            opened = {journal.identity(i) for i in self._loaded}
+            others = [
+                i
+                for i in (on_disk.interactions if on_disk else [])
+                if journal.identity(i) not in opened
+            ]
+        for interaction in (*others, *journal.entries(self.path)):
+            key = journal.identity(interaction)
+            if key not in seen:
+                seen.add(key)
+                merged.append(interaction)
+        return merged
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells whether a file changed: its modification time and size."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
+def _fold(path: Path) -> None:
+    """Fold a journal left by a process that stopped before saving into the cassette."""
+    left = journal.entries(path)
+    if not left:
+        journal.discard(path)
+        return
+    on_disk = read(path)
+    interactions = on_disk.interactions if on_disk else []
+    seen = {journal.identity(i) for i in interactions}
+    interactions += [i for i in left if journal.identity(i) not in seen]
+    write(path, CassetteData(interactions))
+    journal.discard(path)

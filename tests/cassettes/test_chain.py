@@ -217,3 +217,19 @@ def test_a_failing_before_record_hook_is_a_failure_not_a_lost_answer(
     (failure,) = server.take_failures()
     assert "before_record failed on POST /_inference/completion/my-llm" in str(failure)
     assert not cassette.exists()
+
+
+def test_two_recorders_of_one_cassette_lose_nothing(standin: StandIn, tmp_path: Path) -> None:
+    cassette = tmp_path / "shared.yaml"
+    with (
+        MockInferServer() as first,
+        MockInferServer() as second,
+        first.use_cassette(cassette, record_mode="new_episodes", upstream=standin.url),
+        second.use_cassette(cassette, record_mode="new_episodes", upstream=standin.url),
+    ):
+        for n in range(3):
+            send(first, LLM_PATH, {"input": f"first {n}"})
+            send(second, LLM_PATH, {"input": f"second {n}"})
+    bodies = sorted(json.loads(i.request.body)["input"] for i in read(cassette).interactions)
+    assert bodies == sorted([f"first {n}" for n in range(3)] + [f"second {n}" for n in range(3)])
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.yaml"]

@@ -23,6 +23,7 @@ from mockinfer.cassette.format import (
     read,
     write,
 )
+from mockinfer.cassette.store import Cassette
 from tests.cassettes.standin import API_KEY, StandIn
 from tests.server.http import JSON, raw_request
 
@@ -191,6 +192,12 @@ def test_sigkill_while_recording_leaves_the_previous_cassette_intact(
             code, _ = serve.stop(signal.SIGKILL)
         assert code == -signal.SIGKILL
     assert cassette.read_bytes() == before
+    # The interaction that completed is safe in the journal; the one in flight is lost.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".previous.yaml.journal", "previous.yaml"]
+    Cassette(cassette)  # the next process to open the cassette folds the journal in
+    folded = read(cassette)
+    assert folded is not None
+    assert [i.request.body for i in folded.interactions] == [b'{"input":"old"}', b'{"input":"a"}']
     assert [p.name for p in tmp_path.iterdir()] == ["previous.yaml"]
 
 
@@ -264,3 +271,22 @@ def test_check_exit_codes(tmp_path: Path) -> None:
     assert "checked 2 cassette(s)" in bad_err
     assert f"{tmp_path / 'dirty' / 'nested' / 'leaked.yaml'}:" in bad_out
     assert "OpenAI-style key" in bad_out and "clean.yaml" not in bad_out
+
+
+def test_sighup_saves_what_was_recorded(serves: list[Serve], tmp_path: Path) -> None:
+    cassette = tmp_path / "hangup.yaml"
+    with StandIn() as cluster:
+        serve = Serve(
+            "--cassette",
+            str(cassette),
+            "--record-mode",
+            "once",
+            "--upstream",
+            cluster.url,
+            env={"MOCKINFER_UPSTREAM_API_KEY": API_KEY},
+        )
+        serves.append(serve)
+        raw_request(serve.url, "POST", "/_inference/completion/my-llm", b'{"input":"a"}', JSON)
+        code, err = serve.stop(signal.SIGHUP)
+    assert code == 0 and "wrote 1 interactions" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["hangup.yaml"]
