@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from mockinfer.wire.services import SECRET_SETTINGS
 from mockinfer.wire.sse import decode_events, encode_event
 
 REDACTED = "REDACTED"
@@ -33,8 +34,12 @@ _SCHEME_HEADERS = frozenset({"authorization", "proxyauthorization", "essecondary
 _SECRET_NAME = re.compile(
     r"key|secret|token(?!s|iz|is)|passw|passwd|pwd|credential|auth|signature|cookie|session"
 )
-#: Short names that mean a credential only on their own (`?sig=`, `?auth=`).
-_SECRET_EXACT = frozenset({"sig", "auth", "key"})
+#: Short names that mean a credential only on their own (`?sig=`, `?auth=`), and the secret
+#: settings of the inference services whose names follow no pattern
+#: (`service_account_json`, `entra_id`).
+_SECRET_EXACT = frozenset({"sig", "auth", "key"}) | {
+    re.sub(r"[^a-z0-9]", "", name) for name in SECRET_SETTINGS
+}
 #: Names that match a pattern but never hold a credential.
 _HARMLESS = frozenset(
     {

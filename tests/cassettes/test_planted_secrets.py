@@ -28,6 +28,14 @@ HEADERS = {
     "X-My-Session-Token": secret(5),
     "Cookie": f"sid={secret(6)}",
     "Proxy-Authorization": f"Basic {secret(7)}",
+    "X-Goog-Api-Key": secret(8),
+    "Api-Key": secret(9),
+    "X-Access-Token": secret(70),
+    "X-Refresh-Token": secret(71),
+    "X-Client-Secret": secret(72),
+    "Es-Secondary-Authorization": f"ApiKey {secret(73)}",
+    "X-Signature": secret(74),
+    "X-Credential": secret(75),
 }
 #: Query parameters that carry credentials.
 QUERY = {
@@ -37,6 +45,12 @@ QUERY = {
     "sig": secret(13),
     "auth": secret(14),
     "X-Amz-Signature": secret(15),
+    "token": secret(16),
+    "access_token": secret(17),
+    "password": secret(18),
+    "apikey": secret(19),
+    "session_id": secret(76),
+    "secret": secret(77),
 }
 #: Body fields that carry credentials, by many spellings and at any depth.
 BODY = {
@@ -54,6 +68,19 @@ BODY = {
         "url": f"https://provider.example/v1?key={secret(30)}",
     },
     "secret_settings": {"anything": secret(31)},
+    "more": {
+        "client_secret": secret(32),
+        "access_key": secret(33),
+        "secret_key": secret(34),
+        "service_account_json": secret(35),
+        "secret_parameters": {"x": secret(36)},
+        "refresh_token": secret(37),
+        "id_token": secret(38),
+        "authToken": secret(39),
+        "Password": secret(78),
+        "signature": secret(79),
+        "notes": [f"see https://x.example/?token={secret(80)}", f"key sk-{secret(81)}abcdefghij"],
+    },
     "task_settings": {"max_tokens": 5},
 }
 
@@ -73,6 +100,10 @@ def test_no_planted_secret_reaches_the_cassette(
         body={
             "text_embedding": [{"embedding": [0.5]}],
             "debug": {"token": secret(40), "note": f"called /x?api_key={secret(41)}"},
+            "trace": [
+                {"session": secret(44)},
+                {"jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlMTIz"},
+            ],
         },
     )
     upstream.stub(
@@ -82,6 +113,18 @@ def test_no_planted_secret_reaches_the_cassette(
     upstream.stub(
         inference_id="err",
         error=(400, "status_exception", f"no handler found for uri [/x?api_key={secret(43)}]"),
+        headers={
+            "Set-Cookie": f"session={secret(45)}",
+            "X-Amz-Security-Token": secret(46),
+            "Location": f"https://x.example/cb?access_token={secret(47)}",
+        },
+    )
+    upstream.stub(
+        inference_id="aws",
+        body={
+            "completion": [{"result": f"use AKIA{'ABCDEFGHIJKLMNOP'} and {secret(48)}"}],
+            "credentials": {"aws": secret(49)},
+        },
     )
     cassette = tmp_path / "planted.yaml"
     query = "&".join(f"{k}={v}" for k, v in QUERY.items())
@@ -102,12 +145,14 @@ def test_no_planted_secret_reaches_the_cassette(
                 b'{"messages":[{"role":"user","content":"x"}]}',
             ),
             ("/_inference/completion/err", b'{"input":"x"}'),
+            ("/_inference/completion/aws", b'{"input":"x"}'),
         ]:
             raw_request(server.url, "POST", path, body, {**JSON, **HEADERS})
     text = cassette.read_text()
     leaked = [n for n in range(100) if secret(n) in text]
     assert leaked == []
-    assert len(read(cassette).interactions) == 6
+    assert "AKIAABCDEFGHIJKLMNOP" not in text and "eyJhbGciOiJIUzI1NiJ9" not in text
+    assert len(read(cassette).interactions) == 7
     assert "ApiKey REDACTED" in text and "Basic REDACTED" in text
     assert "max_tokens: 5" in text or '"max_tokens":5' in text
 
