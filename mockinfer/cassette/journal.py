@@ -15,12 +15,15 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mockinfer.cassette.format import Interaction, interaction_from_dict, interaction_to_dict
 
 _BINARY = "__binary__"
+_WRITER = "mockinfer-writer"
+_MODE = "mockinfer-record-mode"
 
 
 def journal_path(cassette: Path) -> Path:
@@ -40,27 +43,58 @@ def locked(cassette: Path) -> Iterator[None]:
         os.close(folder)  # closing releases the lock
 
 
-def append(cassette: Path, interaction: Interaction) -> None:
-    """Add one interaction to the journal, synced before returning."""
-    line = json.dumps(interaction_to_dict(interaction), default=_encode, ensure_ascii=False)
-    with locked(cassette), open(journal_path(cassette), "a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+@dataclass(frozen=True)
+class Entry:
+    """One journaled interaction, who recorded it, and in which record mode."""
+
+    interaction: Interaction
+    writer: str
+    record_mode: str
+
+
+def append(cassette: Path, interaction: Interaction, *, writer: str, record_mode: str) -> None:
+    """Add one interaction to the journal, synced before returning.
+
+    ASCII-only lines: a write cut short (a full disk) can never leave half a character, and
+    a line that does not end where the file ends is closed first, so it stays unreadable on
+    its own instead of spoiling the next one.
+    """
+    document = {**interaction_to_dict(interaction), _WRITER: writer, _MODE: record_mode}
+    line = json.dumps(document, default=_encode, ensure_ascii=True).encode("ascii") + b"\n"
+    path = journal_path(cassette)
+    with locked(cassette), open(path, "ab") as handle:
+        if handle.tell() and not _ends_with_newline(path):
+            handle.write(b"\n")
+        handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def entries(cassette: Path) -> list[Interaction]:
-    """The journal's interactions; a line cut short by a crash is the one in flight: skipped."""
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
+def entries(cassette: Path) -> list[Entry]:
+    """The journal's interactions; a line cut short (a crash, a full disk) is skipped: it is
+    the one that was in flight."""
     try:
-        text = journal_path(cassette).read_text(encoding="utf-8")
+        raw = journal_path(cassette).read_bytes()
     except FileNotFoundError:
         return []
     found = []
-    for number, line in enumerate(text.splitlines()):
+    for number, line in enumerate(raw.split(b"\n")):
         try:
-            found.append(interaction_from_dict(json.loads(line, object_hook=_decode), number))
-        except (ValueError, KeyError):
+            document = json.loads(line.decode("ascii"), object_hook=_decode)
+            entry = Entry(
+                interaction_from_dict(document, number),
+                str(document[_WRITER]),
+                str(document[_MODE]),
+            )
+        except (ValueError, KeyError, TypeError):
             continue
+        found.append(entry)
     return found
 
 

@@ -7,7 +7,10 @@ process saved or journaled meanwhile, so two recorders of one file lose nothing.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,6 +56,8 @@ class Cassette:
         self.index = MatchIndex(interactions, matchers)
         self._recorded = 0
         self._lock = threading.Lock()
+        #: Tells this recorder's journal lines from another process's.
+        self._writer = f"{os.getpid()}-{id(self)}-{time.monotonic_ns()}"
 
     @property
     def replays(self) -> bool:
@@ -93,7 +98,9 @@ class Cassette:
         with self._lock:
             self._recorded += 1
         try:
-            journal.append(self.path, interaction)
+            journal.append(
+                self.path, interaction, writer=self._writer, record_mode=self.record_mode
+            )
         except OSError as exc:
             raise CassetteError(
                 f"cannot journal a recording for {self.path}: {exc.strerror or exc}; it is "
@@ -129,24 +136,29 @@ class Cassette:
             return True
 
     def _merged(self) -> list[Interaction]:
-        """Ours, then what others saved since we opened the file, then what is journaled."""
+        """Ours, then what others saved since we opened the file, then what others journaled.
+
+        Counted, not deduplicated: two recorders may record the very same exchange twice, and
+        a replay plays both.
+        """
         merged = list(self.index.interactions)
-        seen = {journal.identity(i) for i in merged}
-        others: list[Interaction] = []
         if _stamp(self.path) != self._opened:
             on_disk = read(self.path)
-            opened = {journal.identity(i) for i in self._loaded}
-            others = [
-                i
-                for i in (on_disk.interactions if on_disk else [])
-                if journal.identity(i) not in opened
-            ]
-        for interaction in (*others, *journal.entries(self.path)):
-            key = journal.identity(interaction)
-            if key not in seen:
-                seen.add(key)
-                merged.append(interaction)
+            # What was there when we opened it, and ours that another recorder folded in from
+            # the journal, are in `merged` already.
+            known = Counter(journal.identity(i) for i in (*self._loaded, *self._ours()))
+            for interaction in on_disk.interactions if on_disk else []:
+                key = journal.identity(interaction)
+                if known[key]:
+                    known[key] -= 1
+                else:
+                    merged.append(interaction)
+        merged += [e.interaction for e in journal.entries(self.path) if e.writer != self._writer]
         return merged
+
+    def _ours(self) -> list[Interaction]:
+        """The interactions this recorder added since it opened the file."""
+        return self.index.interactions[len(self._loaded) if self.replays else 0 :]
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -159,14 +171,16 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 def _fold(path: Path) -> None:
-    """Fold a journal left by a process that stopped before saving into the cassette."""
+    """Fold a journal left by a recorder that stopped before saving into the cassette.
+
+    A recorder in `all` mode meant to replace the file: its journal replaces it.
+    """
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)  # a save cut short: the cassette itself is intact
     left = journal.entries(path)
-    if not left:
-        journal.discard(path)
-        return
-    on_disk = read(path)
-    interactions = on_disk.interactions if on_disk else []
-    seen = {journal.identity(i) for i in interactions}
-    interactions += [i for i in left if journal.identity(i) not in seen]
-    write(path, CassetteData(interactions))
+    if left:
+        on_disk = read(path)
+        replacing = any(e.record_mode == "all" for e in left)
+        kept = [] if replacing or on_disk is None else on_disk.interactions
+        write(path, CassetteData(kept + [e.interaction for e in left]))
     journal.discard(path)

@@ -233,3 +233,40 @@ def test_two_recorders_of_one_cassette_lose_nothing(standin: StandIn, tmp_path: 
     bodies = sorted(json.loads(i.request.body)["input"] for i in read(cassette).interactions)
     assert bodies == sorted([f"first {n}" for n in range(3)] + [f"second {n}" for n in range(3)])
     assert [p.name for p in tmp_path.iterdir()] == ["shared.yaml"]
+
+
+def test_the_same_exchange_recorded_by_two_recorders_is_kept_twice(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "twice.yaml"
+    with (
+        MockInferServer() as first,
+        MockInferServer() as second,
+        first.use_cassette(cassette, record_mode="new_episodes", upstream=standin.url),
+        second.use_cassette(cassette, record_mode="new_episodes", upstream=standin.url),
+    ):
+        send(first, LLM_PATH, {"input": "same"})
+        send(second, LLM_PATH, {"input": "same"})
+    assert len(read(cassette).interactions) == 2
+
+
+def test_a_journal_line_cut_short_spoils_nothing_else(tmp_path: Path) -> None:
+    from mockinfer.cassette import journal
+    from mockinfer.cassette.format import Interaction, RecordedRequest, RecordedResponse
+    from mockinfer.cassette.store import Cassette
+
+    cassette = tmp_path / "torn.yaml"
+
+    def recorded(text: str) -> Interaction:
+        request = RecordedRequest(
+            "POST", "http://c" + LLM_PATH, json.dumps({"input": text}).encode()
+        )
+        return Interaction(request, RecordedResponse(200, (), b'{"ok":true}'))
+
+    journal.append(cassette, recorded("before"), writer="w", record_mode="once")
+    with open(journal.journal_path(cassette), "ab") as handle:
+        handle.write(b'{"request": {"method": "PO')  # a full disk cut this write short
+    journal.append(cassette, recorded("after"), writer="w", record_mode="once")
+    inputs = [json.loads(i.request.body)["input"] for i in Cassette(cassette).interactions]
+    assert inputs == ["before", "after"]
+    assert [p.name for p in tmp_path.iterdir()] == ["torn.yaml"]
