@@ -157,21 +157,24 @@ def _run_serve(args: argparse.Namespace) -> int:
     except (CassetteError, ConfigurationError, ValueError) as exc:
         print(f"mockinfer: {exc}", file=sys.stderr)
         return 2
+    status = 0
     try:
         asyncio.run(_serve(args.host, args.port, state))
     except OSError as exc:
         print(
             f"mockinfer: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr
         )
-        return 1
-    finally:
-        if state.cassette is not None and state.cassette.cassette.save():
-            cassette = state.cassette.cassette
-            print(
-                f"mockinfer: wrote {len(cassette.interactions)} interactions to {cassette.path}",
-                file=sys.stderr,
-            )
-    return 0
+        status = 1
+    if state.cassette is not None:
+        cassette = state.cassette.cassette
+        try:
+            written = cassette.save()
+        except CassetteError as exc:
+            print(f"mockinfer: {exc}", file=sys.stderr)
+            return 1
+        if written:
+            print(f"mockinfer: wrote {written} interactions to {cassette.path}", file=sys.stderr)
+    return status
 
 
 def _run_check(paths: Sequence[Path]) -> int:

@@ -275,7 +275,10 @@ def mockinfer(
     if engine is not None:
         server.insert_cassette(engine)
     yield MockinferHandle(server, engine.cassette if engine else None, settings)
-    cassette = server.eject_cassette()
+    try:
+        cassette = server.eject_cassette()
+    except MockinferError as exc:  # a cassette that cannot be saved: its journal keeps it
+        pytest.fail(f"mockinfer: {exc}", pytrace=False)
     failures = server.take_failures()
     if failures:
         more = (

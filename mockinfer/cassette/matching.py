@@ -28,7 +28,7 @@ def canonical_body(body: bytes) -> Hashable:
         return None
     try:
         return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep to canonicalise: matched as it stands
         return body
 
 

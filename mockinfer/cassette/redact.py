@@ -161,21 +161,30 @@ class Redactor:
         """A body with its secrets replaced: JSON at any depth, each NDJSON line, else text."""
         if not body:
             return body
+        if body.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, which ES accepts for JSON
+            try:
+                return (
+                    self.body(body.decode("utf-16").encode("utf-8"))
+                    .decode("utf-8")
+                    .encode("utf-16")
+                )
+            except UnicodeError:
+                return body
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return body  # binary: nothing that reads as a name and a value
         try:
             document = json.loads(text)
-        except ValueError:
+            redacted, changed = self._value(document)
+        except (ValueError, RecursionError):  # not JSON, or too deep to walk: judged as text
             lines = text.split("\n")
             if len(lines) > 1 and all(_is_json(line) for line in lines if line.strip()):
-                return "\n".join(self._json_text(line) for line in lines).encode()
-            return self.text(text).encode()
-        redacted, changed = self._value(document)
+                return _utf8("\n".join(self._json_text(line) for line in lines))
+            return _utf8(self.text(text))
         if not changed:
             return body
-        return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
+        return _utf8(json.dumps(redacted, ensure_ascii=False, separators=(",", ":")))
 
     def stream(self, body: bytes) -> bytes:
         """An SSE stream with each event's data redacted; events that change are re-framed."""
@@ -237,6 +246,11 @@ class Redactor:
             cleaned = self.text(value)
             return cleaned, cleaned != value
         return value, False
+
+
+def _utf8(text: str) -> bytes:
+    """Text as bytes, lone surrogates (legal in JSON escapes) included."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _is_json(line: str) -> bool:

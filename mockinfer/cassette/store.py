@@ -113,14 +113,15 @@ class Cassette:
         with self._lock:
             return self._recorded
 
-    def save(self) -> bool:
-        """Write the file atomically if anything was recorded; returns whether it wrote.
+    def save(self) -> int:
+        """Write the file atomically if anything was recorded; how many interactions it holds
+        then (0: nothing was written).
 
         Raises `CassetteError` when it cannot: what was recorded stays in the journal.
         """
         with self._lock:
             if not self._recorded:
-                return False
+                return 0
             with journal.locked(self.path):
                 merged = self._merged()
                 try:
@@ -133,7 +134,7 @@ class Cassette:
                     ) from None
                 journal.discard(self.path)
             self._recorded = 0
-            return True
+            return len(merged)
 
     def _merged(self) -> list[Interaction]:
         """Ours, then what others saved since we opened the file, then what others journaled.

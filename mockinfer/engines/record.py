@@ -143,8 +143,14 @@ class Recorder:
             sent.append(("Authorization", self._basic))
         started = time.monotonic()
         try:
+            # A redirect is an answer to record, never a reason to send the client's
+            # credentials to another host.
             response = await self._session.request(
-                method, self.upstream + path_qs, headers=sent, data=body or None
+                method,
+                self.upstream + path_qs,
+                headers=sent,
+                data=body or None,
+                allow_redirects=False,
             )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             # The query may carry a key: the path alone names the request.

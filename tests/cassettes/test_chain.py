@@ -215,7 +215,7 @@ def test_a_failing_before_record_hook_is_a_failure_not_a_lost_answer(
         body = json.loads(send(server, LLM_PATH, {"input": "hello there"}))
     assert body["completion"][0]["result"].startswith("Echo:")
     (failure,) = server.take_failures()
-    assert "before_record failed on POST /_inference/completion/my-llm" in str(failure)
+    assert "the recording of POST /_inference/completion/my-llm was not kept" in str(failure)
     assert not cassette.exists()
 
 

@@ -44,7 +44,9 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     raw = await read_body(request)
     check_depth(raw)  # matching and redaction walk the body: bound it first
     _note_body(request, raw)
-    live = engine.live_request(request.method, str(request.url), request.headers.items(), raw)
+    # From the raw path and Host header: building a URL object fails on a bad port.
+    uri = f"{request.scheme}://{request.host}{request.raw_path}"
+    live = engine.live_request(request.method, uri, request.headers.items(), raw)
     try:
         decision = engine.decide(live)
     except ReplayMiss as miss:
@@ -107,9 +109,9 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
         raise
     try:
         engine.keep(recorded_request, Interaction(recorded_request, forwarded.recorded()))
-    except Exception as exc:  # the user's before_record hook: the client keeps its answer
+    except Exception as exc:  # a before_record hook, or the store: the client keeps its answer
         request.app[STATE].failures.append(
-            ServerError(f"before_record failed on {request.method} {request.path}: {exc!r}")
+            ServerError(f"the recording of {request.method} {request.path} was not kept: {exc!r}")
         )
     return response
 
