@@ -2,8 +2,8 @@
 
 Each cassette is read as mockinfer reads it (YAML or JSON, `!!binary` decoded, gzip bodies
 inflated, stream events one by one), and every place an interaction can carry a secret is
-judged by the rules the recorder redacts with, plus the shapes of well-known credentials.
-A place is reported once, with every reason found there.
+judged by the very rules the recorder redacts with: a place is reported when recording it
+now would change it. A place is reported once.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 from mockinfer.cassette.format import Interaction, read
-from mockinfer.cassette.redact import CREDENTIAL_PATTERNS, REDACTED, Redactor, is_secret_name
+from mockinfer.cassette.redact import Redactor, has_credential_shape
 
 #: The files `check` reads in a folder.
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -41,7 +40,7 @@ def cassette_files(path: Path) -> Iterator[Path]:
         yield path
         return
     for candidate in sorted(path.rglob("*")):
-        if candidate.suffix in CASSETTE_SUFFIXES and candidate.is_file():
+        if candidate.suffix.lower() in CASSETTE_SUFFIXES and candidate.is_file():
             yield candidate
 
 
@@ -64,45 +63,26 @@ def check_file(path: Path, redactor: Redactor | None = None) -> list[Finding]:
 
 def _places(interaction: Interaction, rules: Redactor) -> Iterator[tuple[str, list[str]]]:
     request, response = interaction.request, interaction.response
-    yield "request URI", _uri(request.uri)
+    yield "request URI", _judged(request.uri.encode(), rules.uri(request.uri) != request.uri)
     for side, headers in (("request", request.headers), ("response", response.headers)):
         for name, value in headers:
-            yield f"{side} header {name}", _header(name, value, rules)
-    yield "request body", _body(request.body, rules)
+            changed = rules.headers([(name, value)]) != [(name, value)]
+            yield f"{side} header {name}", _judged(value.encode(), changed)
+    yield "request body", _judged(request.body, rules.body(request.body) != request.body)
     if response.events is None:
-        yield "response body", _body(response.decoded_body(), rules)
+        body = response.decoded_body()
+        yield "response body", _judged(body, rules.body(body) != body)
     else:
         for number, event in enumerate(response.events):
-            reasons = _shapes(event.raw)
-            if rules.stream(event.raw) != event.raw:
-                reasons.append("a secret by name")
-            yield f"response events[{number}]", reasons
+            yield (
+                f"response events[{number}]",
+                _judged(event.raw, rules.stream(event.raw) != event.raw),
+            )
 
 
-def _uri(uri: str) -> list[str]:
-    parts = urlsplit(uri)
-    reasons = _shapes(uri.encode())  # a password in the URL is one of the shapes
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if is_secret_name(name) and value != REDACTED:
-            reasons.append(f"query parameter {name}")
-    return reasons
-
-
-def _header(name: str, value: str, rules: Redactor) -> list[str]:
-    reasons = _shapes(value.encode())
-    redacted = value == REDACTED or value.endswith(f" {REDACTED}")
-    if not redacted and rules.headers([(name, value)]) != [(name, value)]:
-        reasons.append("a secret by name")
-    return reasons
-
-
-def _body(body: bytes, rules: Redactor) -> list[str]:
-    reasons = _shapes(body)
-    if rules.body(body) != body:
-        reasons.append("a secret by name")
-    return reasons
-
-
-def _shapes(raw: bytes) -> list[str]:
-    text = raw.decode("utf-8", "replace")
-    return [kind for kind, pattern in CREDENTIAL_PATTERNS.items() if pattern.search(text)]
+def _judged(raw: bytes, redacted: bool) -> list[str]:
+    """Why a place holds a credential: the recorder would redact it, by its shape or name."""
+    if not redacted:
+        return []
+    shaped = has_credential_shape(raw.decode("utf-8", "replace"))
+    return ["a credential's shape" if shaped else "a secret by name"]

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from mockinfer.wire.services import SECRET_SETTINGS
-from mockinfer.wire.sse import decode_events, encode_event
 
 REDACTED = "REDACTED"
 _AUTH_SCHEME = re.compile(r"^\s*(\w+)\s+\S")
@@ -32,14 +31,18 @@ _AUTH_SCHEME = re.compile(r"^\s*(\w+)\s+\S")
 _SCHEME_HEADERS = frozenset({"authorization", "proxyauthorization", "essecondaryauthorization"})
 #: What credentials are called, in normalised names.
 _SECRET_NAME = re.compile(
-    r"key|secret|token(?!s|iz|is)|passw|passwd|pwd|credential|auth|signature|cookie|session"
+    r"key|secret|token(?!s|iz|is)|(?:access|refresh|id|api|auth|bearer|session)tokens"
+    r"|pass|pwd|credential|auth|signature|cookie|session"
 )
-#: Short names that mean a credential only on their own (`?sig=`, `?auth=`), and the secret
-#: settings of the inference services whose names follow no pattern
-#: (`service_account_json`, `entra_id`).
-_SECRET_EXACT = frozenset({"sig", "auth", "key"}) | {
+#: Short names that mean a credential only on their own: the secret settings of the
+#: inference services whose names follow no pattern (`service_account_json`, `entra_id`),
+#: and what the security API calls a whole API key.
+_SECRET_EXACT = frozenset({"pw", "pin", "encoded"}) | {
     re.sub(r"[^a-z0-9]", "", name) for name in SECRET_SETTINGS
 }
+#: Names that are credentials in a URL's query (`?key=`, `?sig=`) but ordinary words in a
+#: document (an aggregation's `key`, a log-probability's `token`).
+_QUERY_SECRETS = frozenset({"key", "token", "sig", "auth", "code"})
 #: Names that match a pattern but never hold a credential.
 _HARMLESS = frozenset(
     {
@@ -58,10 +61,18 @@ _HARMLESS = frozenset(
         "truncate",
         "wwwauthenticate",
         "keepalive",
-        "author",
-        "authors",
+        "key",
+        "token",
+        "keyboard",
+        "passage",
+        "passages",
+        "bypass",
+        "compass",
+        "passthrough",
     }
 )
+#: Name parts that make a name harmless wherever they appear (`title.keyword`, `author_id`).
+_HARMLESS_PARTS = re.compile(r"keyword|author(?!i[sz])|keyboard|passage")
 #: Keys whose maps hold words of the input (token weights), never settings.
 _WORD_MAPS = frozenset({"embedding", "predicted_value"})
 #: Shapes of credentials, replaced wherever they appear in text that is not JSON.
@@ -70,11 +81,19 @@ _CREDENTIAL_SHAPES = (
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
+    re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+    re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+    re.compile(r"(?i)(?<=\bbearer )[A-Za-z0-9._~+/\-]{12,}=*"),
+    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),
 )
 #: `"name": "value"` in text that is not strict JSON.
 _JSON_PAIR = re.compile(r'("(?P<name>[^"\\]{1,100})"\s*:\s*)"(?:[^"\\]|\\.)*"')
 #: `name=value` after `?` or `&`, as an echoed URL carries it.
-_QUERY_PAIR = re.compile(r"(?P<lead>[?&](?P<name>[A-Za-z0-9_.\-]{1,60})=)(?P<value>[^&\s\"'\]#]+)")
+_QUERY_PAIR = re.compile(
+    r"(?P<lead>(?:^|(?<=[?&;\s,(\[]))(?P<name>[A-Za-z0-9_.%\-]{1,60})\s*=\s*\"?)"
+    r"(?P<value>[^&;\s\"'\]#,)]+)"
+)
 
 
 def normalised(name: str) -> str:
@@ -101,12 +120,13 @@ class RedactionRules:
         )
 
 
-def is_secret_name(name: str, extra: frozenset[str] = frozenset()) -> bool:
-    """Whether a header, field or query parameter of this name holds a credential."""
-    key = normalised(name)
-    if key in extra:
+def is_secret_name(name: str, extra: frozenset[str] = frozenset(), *, query: bool = False) -> bool:
+    """Whether a header, field or (with `query`) query parameter of this name holds a
+    credential. Percent-encoded names are judged decoded."""
+    key = normalised(unquote(name))
+    if key in extra or (query and key in _QUERY_SECRETS):
         return True
-    if key in _HARMLESS:
+    if key in _HARMLESS or _HARMLESS_PARTS.search(key):
         return False
     return key in _SECRET_EXACT or _SECRET_NAME.search(key) is not None
 
@@ -143,19 +163,26 @@ class Redactor:
         return out
 
     def uri(self, uri: str) -> str:
-        """The URI without user info and with secret query parameter values replaced."""
+        """The URI without user info or credential shapes in its path, and with secret query
+        parameter values replaced (`&` and `;` both separate parameters)."""
         parts = urlsplit(uri)
         if "@" in parts.netloc:
             parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
             uri = urlunsplit(parts)
+        path = _shaped(parts.path)
+        if path != parts.path:
+            parts = parts._replace(path=path)
+            uri = urlunsplit(parts)
         if not parts.query:
             return uri
         extra = self.rules.query_parameters
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        if not any(is_secret_name(k, extra) for k, _ in pairs):
-            return uri
-        query = urlencode([(k, REDACTED if is_secret_name(k, extra) else v) for k, v in pairs])
-        return urlunsplit(parts._replace(query=query))
+        pieces = re.split(r"([&;])", parts.query)
+        for i in range(0, len(pieces), 2):
+            name, equals, _ = pieces[i].partition("=")
+            if equals and is_secret_name(name, extra, query=True):
+                pieces[i] = f"{name}={REDACTED}"
+        query = "".join(pieces)
+        return uri if query == parts.query else urlunsplit(parts._replace(query=query))
 
     def body(self, body: bytes) -> bytes:
         """A body with its secrets replaced: JSON at any depth, each NDJSON line, else text."""
@@ -187,17 +214,24 @@ class Redactor:
         return _utf8(json.dumps(redacted, ensure_ascii=False, separators=(",", ":")))
 
     def stream(self, body: bytes) -> bytes:
-        """An SSE stream with each event's data redacted; events that change are re-framed."""
-        events = decode_events(body)
-        if not events:
-            return self.body(body)
-        out = []
-        for event in events:
-            data = self.body(event.data.encode()).decode("utf-8", "replace")
-            out.append(
-                event.raw if data == event.data else encode_event(data.encode(), event.event)
-            )
-        return b"".join(out)
+        """An SSE stream redacted line by line, its framing kept: each `data:` line as a
+        body, every other line (event names, ids, comments) as text."""
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            head, colon, value = line.partition(":")
+            if colon and head.removeprefix("\ufeff") == "data":
+                space = " " if value.startswith(" ") else ""
+                data = value[len(space) :].encode("utf-8", "surrogatepass")
+                redacted = self.body(data).decode("utf-8", "surrogatepass")
+                lines[i] = f"{head}:{space}{redacted}"
+            else:
+                lines[i] = self.text(line)
+        redacted_text = "\n".join(lines)
+        return body if redacted_text == text else _utf8(redacted_text)
 
     def text(self, text: str) -> str:
         """Text that is not JSON: secret `"name": "value"` pairs, echoed query values and
@@ -210,14 +244,11 @@ class Redactor:
             return match.group(0)
 
         def query(match: re.Match[str]) -> str:
-            if is_secret_name(match.group("name"), extra):
+            if is_secret_name(match.group("name"), extra, query=True):
                 return match.group("lead") + REDACTED
             return match.group(0)
 
-        text = _QUERY_PAIR.sub(query, _JSON_PAIR.sub(pair, text))
-        for shape in _CREDENTIAL_SHAPES:
-            text = shape.sub(REDACTED, text)
-        return text
+        return _shaped(_QUERY_PAIR.sub(query, _JSON_PAIR.sub(pair, text)))
 
     def _json_text(self, line: str) -> str:
         if not line.strip():
@@ -248,6 +279,13 @@ class Redactor:
         return value, False
 
 
+def _shaped(text: str) -> str:
+    """Text with every credential shape replaced."""
+    for shape in _CREDENTIAL_SHAPES:
+        text = shape.sub(REDACTED, text)
+    return text
+
+
 def _utf8(text: str) -> bytes:
     """Text as bytes, lone surrogates (legal in JSON escapes) included."""
     return text.encode("utf-8", "surrogatepass")
@@ -265,28 +303,12 @@ def _blank(value: Any) -> Any:
     """Secret maps keep their keys (useful in review) with every value replaced."""
     if isinstance(value, dict):
         return {k: _blank(v) for k, v in value.items()}
-    if isinstance(value, bool | int | float):
-        return value  # a number or a flag (`token_limit: 5`) is no credential
+    if isinstance(value, bool):
+        return value  # a flag is no credential; a number may be (a numeric password)
     return REDACTED
 
 
-#: Shapes of credentials worth flagging wherever they appear in a cassette.
-CREDENTIAL_PATTERNS: Mapping[str, re.Pattern[str]] = {
-    "authorization header": re.compile(
-        r"(?i)authorization['\"]?\s*:\s*(?:-\s*)?['\"]?(?:apikey|basic|bearer)\s+(?!REDACTED)[A-Za-z0-9+/=_.\-]{8,}"
-    ),
-    "secret field": re.compile(
-        r"(?i)['\"]?(?:api_key|secret_key|access_key|client_secret|password|service_account_json)"
-        r"['\"]?\s*:\s*['\"](?!REDACTED)[^'\"\s]{8,}"
-    ),
-    "API key header": re.compile(
-        r"(?i)(?:x-api-key|api-key|apikey|x-goog-api-key)['\"]?\s*:\s*(?:-\s*)?['\"]?(?!REDACTED)[A-Za-z0-9+/=_.\-]{12,}"
-    ),
-    "password in a URL": re.compile(r"://[^/\s:@]+:[^/\s@]+@"),
-    "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}"),
-    "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "JSON web token": re.compile(
-        r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"
-    ),
-    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-}
+def has_credential_shape(text: str) -> bool:
+    """Whether text holds something shaped like a credential (a key, a token, a password
+    in a URL): what the recorder replaces wherever it appears."""
+    return any(shape.search(text) for shape in _CREDENTIAL_SHAPES)

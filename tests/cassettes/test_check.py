@@ -14,7 +14,7 @@ import yaml
 from mockinfer.cassette.check import check_file
 
 PLANTED = "PLANTEDx9QzTOKEN"
-TOKEN_BYTES = base64.b64encode(json.dumps({"token": PLANTED}).encode()).decode()
+TOKEN_BYTES = base64.b64encode(json.dumps({"access_token": PLANTED}).encode()).decode()
 CASSETTE = f"""\
 interactions:
 - request:

@@ -271,7 +271,7 @@ def test_check_exit_codes(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "checked 2 cassette(s)" in bad_err
     assert f"{tmp_path / 'dirty' / 'nested' / 'leaked.yaml'}:" in bad_out
-    assert "OpenAI-style key" in bad_out and "clean.yaml" not in bad_out
+    assert "a credential's shape" in bad_out and "clean.yaml" not in bad_out
 
 
 def test_sighup_saves_what_was_recorded(serves: list[Serve], tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def test_redactor_strips_user_info_and_check_flags_it(tmp_path: Path) -> None:
     request = RecordedRequest("GET", "http://elastic:changeme@127.0.0.1:9200/_inference")
     write(leaked, CassetteData([Interaction(request, RecordedResponse(200, (), b"{}"))]))
     (finding,) = check_file(leaked)
-    assert str(finding) == "interactions[0] request URI: password in a URL"
+    assert str(finding) == "interactions[0] request URI: a credential's shape"
 
 
 def test_check_reports_a_missing_path_without_a_traceback(tmp_path: Path) -> None:

@@ -138,7 +138,7 @@ def test_no_planted_secret_reaches_the_cassette(
             ),
             (
                 "/_inference/completion/lines",
-                b'{"input":"a","token":"' + secret(51).encode() + b'"}\n{"input":"b"}\n',
+                b'{"input":"a","api_token":"' + secret(51).encode() + b'"}\n{"input":"b"}\n',
             ),
             (
                 "/_inference/chat_completion/llm/_stream",
@@ -195,3 +195,66 @@ def test_a_recording_with_redacted_secrets_still_replays(
         replayed = raw_request(server.url, "PUT", "/_inference/completion/llm", body, JSON)
     assert (replayed.status, replayed.body) == (recorded.status, recorded.body)
     assert secret(60) not in cassette.read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "expected"),
+    [
+        ("pass", False, True),
+        ("passphrase", False, True),
+        ("pw", False, True),
+        ("encoded", False, True),
+        ("access_tokens", False, True),
+        ("X-Pass", False, True),
+        ("api%5Fkey", True, True),
+        ("key", False, False),
+        ("key", True, True),
+        ("token", False, False),
+        ("token", True, True),
+        ("keyboard", False, False),
+        ("author_id", False, False),
+        ("title.keyword", False, False),
+        ("passages", False, False),
+        ("Authorization", False, True),
+    ],
+)
+def test_names_in_context(name: str, query: bool, expected: bool) -> None:
+    assert is_secret_name(name, query=query) is expected
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        b'{"password": 80808080}',
+        b'{"note": "Authorization: Bearer abcdefghijklmnopqrstuvwxyz"}',
+        b'{"url": "https://user:hunter2hunter2@host.example/x"}',
+        b"see /x?a=1;api_key=hunter2hunter2 for details",
+        b"echoed /x?api%5Fkey=hunter2hunter2",
+        b"X-Note: api_key=hunter2hunter2",
+        b'{"k": "AIzaSyA1234567890abcdefghijklmnopqrstuv"}',
+        b'{"k": "hf_abcdefghijklmnopqrstuvwxyz0123456789"}',
+        b'{"k": "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"}',
+    ],
+)
+def test_more_places_secrets_hide(planted: bytes) -> None:
+    redacted = Redactor().body(planted)
+    for secret_text in (b"80808080", b"abcdefghijklmnop", b"hunter2hunter2", b"1234567890abc"):
+        assert secret_text not in redacted
+
+
+def test_utf16_bodies_are_redacted() -> None:
+    body = json.dumps({"api_key": "hunter2hunter2"}).encode("utf-16")
+    assert "hunter2hunter2" not in Redactor().body(body).decode("utf-16")
+
+
+def test_stream_lines_are_redacted_with_their_framing_kept() -> None:
+    stream = (
+        b"\xef\xbb\xbfevent: message\nid: token=hunter2hunter2\n: comment api_key=hunter2hunter2\n"
+        b'data: {"session_token": "hunter2hunter2",\ndata: "more": 1}\n\n'
+        b"data: plain text sk-abcdefghijklmnopqrstuvwxyz\n\n"
+    )
+    redacted = Redactor().stream(stream)
+    assert b"hunter2hunter2" not in redacted and b"sk-abcdefghij" not in redacted
+    assert redacted.count(b"\ndata: ") == stream.count(b"\ndata: ") == 3
+    assert redacted.count(b"\n\n") == 2
+    assert redacted.startswith(b"\xef\xbb\xbfevent: message\nid: ")

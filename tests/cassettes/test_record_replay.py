@@ -269,7 +269,7 @@ def test_no_secret_reaches_the_cassette_folder(
     capsys.readouterr()
     assert main(["check", str(folder)]) == 1
     out = capsys.readouterr().out
-    assert f"{planted}:" in out and "secret field" in out and "secrets.yaml:" not in out
+    assert f"{planted}:" in out and "a secret by name" in out and "secrets.yaml:" not in out
 
 
 def test_check_flags_a_key_in_a_recorded_authorization_header(tmp_path: Path) -> None:
