@@ -11,8 +11,6 @@ from mockinfer.wire.results import Result, StreamEvent
 class Dialect(Protocol):
     """Writes results, stream events and errors in one wire format."""
 
-    name: str
-
     def document(self, result: Result) -> Any:
         """The JSON value of a non-streamed result (not `Recorded`, which is served as is)."""
         ...

@@ -85,8 +85,6 @@ def _json(value: Any) -> bytes:
 class EsDialect:
     """Results of `/_inference` in ES's JSON, SSE as ES frames it, errors in the ES envelope."""
 
-    name = "es"
-
     def event(self, event: StreamEvent) -> bytes:
         if isinstance(event, RawEvent):
             return event.raw
@@ -131,8 +129,6 @@ class EsDialect:
 
 class EsChatDialect(EsDialect):
     """Chat completion inside ES: OpenAI-shaped objects and chunks, OpenAI-style errors."""
-
-    name = "es-chat"
 
     def error_document(self, error: EsError, *, with_trace: bool = False) -> Any:
         return error.openai_body()

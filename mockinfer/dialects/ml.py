@@ -16,8 +16,6 @@ from mockinfer.wire.results import DenseEmbeddings, Document, Ranking, Result, S
 class MlDialect(EsDialect):
     """`POST /_ml/trained_models/{model_id}/_infer` results."""
 
-    name = "ml"
-
     def document(self, result: Result) -> Any:
         if isinstance(result, DenseEmbeddings):
             results = [{"predicted_value": encode_vector(row)} for row in result.vectors]

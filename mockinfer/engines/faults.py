@@ -97,13 +97,6 @@ class FaultRule:
         return values
 
     @property
-    def streams_only(self) -> bool:
-        """Whether the rule matches streamed requests only (by `stream`, or by a stream action)."""
-        if self.stream is not None:
-            return self.stream
-        return self.has_stream_action
-
-    @property
     def has_stream_action(self) -> bool:
         """Whether the rule slows or cuts streams."""
         return self.event_delay > 0 or any(getattr(self, name) is not None for name in _ENDINGS)
@@ -185,14 +178,7 @@ def _check_actions(rule: FaultRule) -> None:
         raise ConfigurationError("error_type and reason go with status or error_after")
     if rule.stream is False and rule.has_stream_action:
         raise ConfigurationError("stream actions (event_delay, *_after) need stream requests")
-    acts = (
-        rule.answers
-        or endings
-        or rule.delay > 0
-        or rule.event_delay > 0
-        or rule.error_after is not None
-    )
-    if not acts:
+    if not (rule.answers or rule.delay > 0 or rule.has_stream_action):
         raise ConfigurationError(
             "a fault needs something to do: status, retry_after, delay, event_delay, "
             "error_after, truncate_after, disconnect_after or disconnect"
@@ -231,10 +217,9 @@ class RequestFacts:
 
 
 def _matches(rule: FaultRule, facts: RequestFacts) -> bool:
-    if rule.stream is not None:
-        if rule.stream != facts.stream:
-            return False
-    elif rule.streams_only and not facts.stream:
+    # Without `stream`, a rule that slows or cuts streams matches streams only.
+    wants_stream = rule.has_stream_action if rule.stream is None else rule.stream
+    if (rule.stream is not None or wants_stream) and wants_stream != facts.stream:
         return False
     if rule.inference_id is not None and rule.inference_id != facts.inference_id:
         return False
@@ -262,6 +247,11 @@ class FaultHandle:
     hits: int = 0
     seen: int = 0
     _registry: FaultRegistry | None = field(default=None, repr=False)
+    #: The rule as `probability` draws are keyed: identical rules draw alike in every run.
+    _draw_key: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._draw_key = canonical_json(self.rule.as_dict())
 
     def remove(self) -> None:
         """Stop this fault."""
@@ -432,7 +422,7 @@ def _is_due(handle: FaultHandle, seed: int) -> bool:
         return False
     if rule.probability >= 1.0:
         return True
-    draw = unit_fraction(str(seed), "fault", canonical_json(rule.as_dict()), str(handle.seen))
+    draw = unit_fraction(str(seed), "fault", handle._draw_key, str(handle.seen))
     return draw < rule.probability
 
 

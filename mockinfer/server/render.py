@@ -150,25 +150,33 @@ async def write_stream(request: web.Request, plan: StreamPlan) -> web.StreamResp
         await _until(start + plan.end_offset)
         if not response.prepared:
             await response.prepare(request)
-        await _end(request, response, plan)
+        await end_stream(request, response, plan.ending, error=plan.error, closing=plan.closing)
     except ConnectionResetError:
         complete_call(request, Ending.DISCONNECTED)
     return response
 
 
-async def _end(request: web.Request, response: web.StreamResponse, plan: StreamPlan) -> None:
-    # The call is complete before its last bytes leave, so a client that has read the whole
-    # stream always finds it complete in the journal.
-    complete_call(request, plan.ending)
+async def end_stream(
+    request: web.Request,
+    response: web.StreamResponse,
+    ending: Ending,
+    *,
+    error: EsError | None = None,
+    closing: bytes | None = None,
+) -> None:
+    """End a stream: `[DONE]` (or the recorded `closing`), an error event, a clean close, or
+    a reset. The call is complete before its last bytes leave, so a client that has read the
+    whole stream always finds it complete in the journal."""
+    complete_call(request, ending)
     dialect = request[EXCHANGE].dialect
-    if plan.ending is Ending.DISCONNECTED:
+    if ending is Ending.DISCONNECTED:
         reset(request)
         return
-    if plan.ending is Ending.DONE:
-        await response.write(plan.closing if plan.closing is not None else dialect.done())
-    elif plan.ending is Ending.ERROR:
-        assert plan.error is not None
-        await response.write(dialect.error_event(plan.error))
+    if ending is Ending.DONE:
+        await response.write(closing if closing is not None else dialect.done())
+    elif ending is Ending.ERROR:
+        assert error is not None
+        await response.write(dialect.error_event(error))
     await response.write_eof()
 
 

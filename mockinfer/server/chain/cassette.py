@@ -22,7 +22,7 @@ from mockinfer.errors import ReplayMiss, ServerError
 from mockinfer.server.body import read_body
 from mockinfer.server.calls import note_request_target
 from mockinfer.server.journal import complete_call
-from mockinfer.server.render import raw_response, reset, write_stream
+from mockinfer.server.render import end_stream, raw_response, write_stream
 from mockinfer.server.routes import replay_effects
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
@@ -138,7 +138,7 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
                 if ended:
                     continue  # cut for the client, still kept in the recording
                 if cut is not None and sent == cut[0]:
-                    await _end(request, response, cut)
+                    await end_stream(request, response, cut[1], error=cut[2])
                     ended = True
                     continue
                 if sent and gap > 0:
@@ -151,7 +151,7 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
                 await response.write(event)
         if not ended:
             if cut is not None and not done and sent == cut[0]:
-                await _end(request, response, cut)
+                await end_stream(request, response, cut[1], error=cut[2])
             else:
                 complete_call(request, Ending.DONE)
                 await response.write_eof()
@@ -167,17 +167,3 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
             await response.write_eof()
         return response, False
     return response, True
-
-
-async def _end(
-    request: web.Request, response: web.StreamResponse, cut: tuple[int, Ending, EsError | None]
-) -> None:
-    """End a relayed stream as the fault says: an error event, a clean close, or a reset."""
-    _, ending, error = cut
-    complete_call(request, ending)
-    if ending is Ending.DISCONNECTED:
-        reset(request)
-        return
-    if error is not None:
-        await response.write(request[EXCHANGE].dialect.error_event(error))
-    await response.write_eof()
