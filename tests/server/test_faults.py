@@ -459,3 +459,16 @@ def test_a_client_that_gives_up_on_a_delayed_stream_error_is_no_failure(
     (call,) = server.calls.wait_for(1, timeout=5)
     assert call.ending == "disconnected"
     assert server.take_failures() == []
+
+
+def test_the_stream_field_picks_streamed_or_plain_requests(
+    es: Elasticsearch, server: MockInferServer, llm: str
+) -> None:
+    streamed = server.fault(inference_id=llm, stream=True, status=503)
+    plain = server.fault(inference_id=E5, stream=False, status=500)
+    assert es.inference.completion(inference_id=llm, input="x")["completion"]
+    status, kinds, _ = stream(server, f"/_inference/completion/{llm}/_stream", {"input": "x"})
+    assert (status, kinds) == (503, ["error"])
+    with pytest.raises(ApiError):
+        es.options(max_retries=0).inference.text_embedding(inference_id=E5, input="x")
+    assert (streamed.hits, plain.hits) == (1, 1)
