@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockinfer.cassette.layout import compact, expand, is_compact_json
+from mockinfer.cassette.layout import compact, expand, lay_out
 
 json_values = st.recursive(
     st.none()
@@ -30,7 +30,7 @@ def test_layout_round_trips_to_the_exact_bytes(value: Any) -> None:
     laid_out = expand(wire)
     assert compact(laid_out) == wire
     assert json.loads(laid_out) == json.loads(wire)
-    assert is_compact_json(wire)
+    assert lay_out(wire) == (laid_out if wire[0] in "{[" else None)
 
 
 def test_vectors_stay_on_one_line_and_members_get_their_own() -> None:
@@ -47,6 +47,33 @@ def test_vectors_stay_on_one_line_and_members_get_their_own() -> None:
     ]
 
 
-def test_spaced_or_invalid_json_is_not_laid_out() -> None:
-    assert not is_compact_json('{"a": 1}')
-    assert not is_compact_json("data: [DONE]")
+def test_arrays_of_text_stay_on_one_line_and_empty_containers_stay_closed() -> None:
+    wire = '{"tags":["a,b","c"],"empty":{},"none":[],"rows":[[1,2],{}]}'
+    assert expand(wire).splitlines() == [
+        "{",
+        '  "tags": ["a,b", "c"],',
+        '  "empty": {},',
+        '  "none": [],',
+        '  "rows": [',
+        "    [1, 2],",
+        "    {}",
+        "  ]",
+        "}",
+    ]
+
+
+def test_spaced_or_unclosed_json_and_scalars_are_not_laid_out() -> None:
+    assert lay_out('{"a": 1}') is None
+    assert lay_out("data: [DONE]") is None
+    assert lay_out('"text"') is None
+    # A string left open would let whitespace be read as structure: never laid out.
+    assert lay_out('{"a":"b}') is None
+
+
+def test_a_vector_of_thousands_of_numbers_is_one_line() -> None:
+    vector = [i / 7 for i in range(3000)]
+    wire = json.dumps({"embedding": vector}, separators=(",", ":"))
+    laid_out = lay_out(wire)
+    assert laid_out is not None
+    assert len(laid_out.splitlines()) == 3
+    assert compact(laid_out) == wire

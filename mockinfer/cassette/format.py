@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from mockinfer.cassette.layout import compact, expand, is_compact_json
+from mockinfer.cassette import emit
+from mockinfer.cassette.layout import compact, lay_out
 from mockinfer.errors import MockinferError
 from mockinfer.wire.sse import encode_event
 
@@ -38,7 +39,6 @@ _BREAKS = re.compile(r"[\r\n]")
 _NEW_FILE_MODE = 0o644
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class CassetteError(MockinferError):
@@ -153,8 +153,9 @@ def _as_bytes(value: Any, where: str) -> bytes:
 def _readable_body(body: bytes) -> tuple[str | bytes, str | None]:
     """The body as stored, and the layout to undo on replay (None: stored as received)."""
     text = _text_or_bytes(body)
-    if isinstance(text, str) and "\n" not in text and is_compact_json(text):
-        return expand(text), "compact-json"
+    laid_out = lay_out(text) if isinstance(text, str) else None
+    if laid_out is not None:
+        return laid_out, "compact-json"
     return text, None
 
 
@@ -282,26 +283,13 @@ def interaction_from_dict(raw: Any, index: int) -> Interaction:
     )
 
 
-class _LiteralDumper(_Dumper):  # type: ignore[misc]
-    """Multi-line strings as literal blocks, so laid-out JSON reads as written."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_LiteralDumper.add_representer(str, _represent_str)
-
-
 def dumps(data: CassetteData) -> str:
     """The YAML text of a cassette; keys sorted so files are stable across writes."""
-    document = {
-        "interactions": [interaction_to_dict(i) for i in data.interactions],
-        "version": VCR_VERSION,
-    }
-    return yaml.dump(
-        document, Dumper=_LiteralDumper, allow_unicode=True, sort_keys=True, width=4096
+    return emit.dump(
+        {
+            "interactions": [interaction_to_dict(i) for i in data.interactions],
+            "version": VCR_VERSION,
+        }
     )
 
 

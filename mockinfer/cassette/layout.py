@@ -4,86 +4,89 @@ Elasticsearch answers compact JSON on one line, which makes a cassette diff usel
 layout puts one member per line (arrays of scalars stay on one line, so a vector is one line)
 by adding whitespace outside strings only. Removing that whitespace restores the original
 bytes exactly, so a replay serves what was recorded, and any JSON reader sees the same value.
+
+Both directions work on regular-expression tokens rather than characters: a vector of a
+thousand numbers is one token, which keeps a cassette of many embeddings quick to write and
+to read.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+import re
 
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+#: Strings, and one left open at the end of the text, which runs to its end.
+_STRINGS = re.compile(f"({_STRING}?)", re.DOTALL)
+_TOKENS = re.compile(
+    # An array of scalars, kept on one line; the first form (no strings) is the quick one.
+    rf"(?P<array>\[[^\[\]{{}}\"]*\]|\[(?:{_STRING}|[^\[\]{{}}\"])*\])"
+    rf"|(?P<string>{_STRING})"
+    r"|(?P<mark>[{}\[\],:])"
+    r"|[^\"{}\[\],:]+",
+    re.DOTALL,
+)
+_WHITESPACE = re.compile(r"[ \t\r\n]+")
 _OPEN = "{["
 _CLOSE = "}]"
 
 
-def _scan(text: str, start: int = 0) -> Iterator[tuple[int, str, bool]]:
-    """Each character from `start` with whether it is structure (outside any JSON string)."""
-    in_string = escaped = False
-    for index in range(start, len(text)):
-        ch = text[index]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            yield index, ch, False
-        elif ch == '"':
-            in_string = True
-            yield index, ch, False
-        else:
-            yield index, ch, True
-
-
-def is_compact_json(text: str) -> bool:
-    """Whether `text` is JSON with no whitespace outside strings (so the layout is reversible)."""
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return compact(text) == text
+def lay_out(text: str) -> str | None:
+    """The readable layout of a compact JSON object or array, or None when `text` is not one
+    (or has whitespace outside its strings): only a layout that `compact` undoes exactly is
+    returned, so a replay serves the recorded bytes."""
+    if text[:1] not in _OPEN or text[-1:] not in _CLOSE:
+        return None
+    if any(space in text for space in " \t\r\n") and any(
+        _WHITESPACE.search(part) for part in _STRINGS.split(text)[::2]
+    ):
+        return None
+    laid_out = expand(text)
+    return laid_out if compact(laid_out) == text else None
 
 
 def compact(text: str) -> str:
     """Remove all whitespace outside JSON strings."""
-    return "".join(ch for _, ch, structural in _scan(text) if not structural or ch not in " \t\r\n")
+    parts = _STRINGS.split(text)
+    parts[::2] = [_without_whitespace(part) for part in parts[::2]]
+    return "".join(parts)
+
+
+def _without_whitespace(text: str) -> str:
+    return text.replace(" ", "").replace("\n", "").replace("\t", "").replace("\r", "")
 
 
 def expand(text: str, indent: str = "  ") -> str:
     """Lay compact JSON out one member per line; arrays of scalars stay on one line."""
     out: list[str] = []
-    depth = inline = 0
-    for i, ch, structural in _scan(text):
-        if not structural:
-            out.append(ch)
-        elif ch in _OPEN:
-            out.append(ch)
-            if ch == "[" and _scalar_array(text, i):
-                inline += 1
-            elif text[i + 1] not in _CLOSE:
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        mark = token["mark"]
+        if token["array"] is not None:
+            out.append(_spaced(token["array"]))
+        elif mark is None:
+            out.append(token[0])
+        elif mark in _OPEN:
+            out.append(mark)
+            after = token.end()
+            if after < len(text) and text[after] not in _CLOSE:
                 depth += 1
                 out.append("\n" + indent * depth)
-        elif ch in _CLOSE:
-            if inline and ch == "]":
-                inline -= 1
-            elif text[i - 1] not in _OPEN:
+        elif mark in _CLOSE:
+            if text[token.start() - 1] not in _OPEN:
                 depth -= 1
                 out.append("\n" + indent * depth)
-            out.append(ch)
-        elif ch == ",":
-            out.append(", " if inline else ",\n" + indent * depth)
-        elif ch == ":":
-            out.append(": ")
+            out.append(mark)
+        elif mark == ",":
+            out.append(",\n" + indent * depth)
         else:
-            out.append(ch)
+            out.append(": ")
     return "".join(out)
 
 
-def _scalar_array(text: str, start: int) -> bool:
-    """Whether the array opening at `start` holds no objects or arrays."""
-    for _, ch, structural in _scan(text, start + 1):
-        if structural and ch in _OPEN:
-            return False
-        if structural and ch == "]":
-            return True
-    return False
+def _spaced(array: str) -> str:
+    """An array of scalars with a space after each comma outside its strings."""
+    if '"' not in array:
+        return array.replace(",", ", ")
+    parts = _STRINGS.split(array)
+    parts[::2] = [part.replace(",", ", ") for part in parts[::2]]
+    return "".join(parts)

@@ -419,6 +419,25 @@ class TimedResponse:
         return [t for t, _ in self.events]
 
 
+#: How much earlier than its offset an event may be timed (clock granularity).
+EARLY = 0.005
+#: How much later than its offset an event may arrive on a busy machine.
+LATE = 1.0
+
+
+def assert_paced(arrivals: Sequence[float], offsets: Sequence[float], early: float = EARLY) -> None:
+    """Each event arrived no earlier than its offset and not absurdly late.
+
+    A sleep never ends early, so the lower bound holds under any load, and a replay that
+    ignored the timing breaks it; the upper bound only catches a stall.
+    """
+    assert len(arrivals) == len(offsets)
+    for index, (got, want) in enumerate(zip(arrivals, offsets, strict=True)):
+        assert want - early <= got <= want + LATE, (
+            f"event {index} came at {got:.3f} s; its offset is {want:.3f} s"
+        )
+
+
 async def timed_request(
     url: str, path: str, body: Any, headers: dict[str, str] | None = None, method: str = "POST"
 ) -> TimedResponse:

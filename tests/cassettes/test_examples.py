@@ -17,7 +17,7 @@ from mockinfer import MockInferServer
 from mockinfer.cassette.format import read
 from mockinfer.cli import main
 from mockinfer.wire.sse import BOM, decode_events
-from tests.cassettes.standin import timed_request
+from tests.cassettes.standin import assert_paced, timed_request
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "cassettes"
 NAMES = [
@@ -133,8 +133,7 @@ async def test_chat_completion_tool_call_example(server: MockInferServer) -> Non
             json.loads(interaction.request.body),
         )
     assert resp.status == 200 and [raw for _, raw in resp.events] == [e.raw for e in recorded]
-    for got, event in zip(resp.arrivals, recorded, strict=True):
-        assert got == pytest.approx(event.offset * factor, abs=0.015)
+    assert_paced(resp.arrivals, [event.offset * factor for event in recorded])
 
     chunks: list[dict[str, Any]] = [json.loads(e.data) for e in decode_events(resp.body)[:-1]]
     for chunk in chunks:

@@ -8,7 +8,6 @@ the cassette folder.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,11 +26,9 @@ from mockinfer import MockInferServer
 from mockinfer.cassette.format import read
 from mockinfer.cassette.redact import RedactionRules
 from mockinfer.cli import main
-from tests.cassettes.standin import API_KEY, AUTH, StandIn, timed_request
+from tests.cassettes.standin import API_KEY, AUTH, StandIn, assert_paced, timed_request
 from tests.server.http import JSON, RawResponse, raw_request
 
-#: A tolerance for time on this busy two-core machine; the benchmark reports the real figures.
-TOLERANCE = 0.015
 SERVICE_KEY = "sk-proj-Zx9TqLm4Hv2Nc8Rw6Yb1Ks3Jd5Gf7Pa0"
 CHAT_BODY = {
     "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
@@ -193,21 +190,16 @@ async def test_replayed_gaps_and_time_to_first_event_match_the_recording(
     offsets = [e.offset for e in events]
     assert b"".join(e.raw for e in events) == live.body
 
-    # The cassette keeps the cluster's own rhythm (a proxy hop adds little).
-    for got, want in zip(offsets, standin.offsets(len(events)), strict=True):
-        assert got == pytest.approx(want, abs=TOLERANCE)
+    # The cassette keeps the cluster's own rhythm; a late response head may shift it a little
+    # earlier, never much.
+    assert_paced(offsets, standin.offsets(len(events)), early=0.1)
     # Streams pass through live: the client saw each event when the cluster sent it.
-    for got, want in zip(live.arrivals, offsets, strict=True):
-        assert got == pytest.approx(want, abs=TOLERANCE)
+    assert_paced(live.arrivals, offsets)
 
     with server.use_cassette(cassette, timing="recorded"):
         replay = await timed_request(server.url, path, body, AUTH)
     assert replay.body == live.body and replay.status == 200
-    assert replay.arrivals[0] == pytest.approx(offsets[0], abs=TOLERANCE)
-    replayed_gaps = [b - a for a, b in itertools.pairwise(replay.arrivals)]
-    recorded_gaps = [b - a for a, b in itertools.pairwise(offsets)]
-    for got, want in zip(replayed_gaps, recorded_gaps, strict=True):
-        assert got == pytest.approx(want, abs=TOLERANCE)
+    assert_paced(replay.arrivals, offsets)
 
 
 def test_no_secret_reaches_the_cassette_folder(
