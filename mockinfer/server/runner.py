@@ -21,6 +21,7 @@ from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.errors import MockinferError, ServerError
 from mockinfer.generators import DEFAULT_SEED, INSTANT, TimingProfile
 from mockinfer.server.app import create_app
+from mockinfer.server.protocol import Runner
 from mockinfer.server.state import DEFAULT_MAX_BODY_BYTES, ServerState
 from mockinfer.wire.models import TrainedModel, declared_model
 
@@ -35,7 +36,7 @@ _SETTLE_TIMEOUT = 30.0
 async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
     """Bind `app` and return its runner and the URL it listens on."""
     # Bodies are decompressed by `read_body`, which bounds the inflated size.
-    runner = web.AppRunner(
+    runner = Runner(
         app,
         access_log=None,
         handle_signals=False,
