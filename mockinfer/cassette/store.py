@@ -89,14 +89,20 @@ class Cassette:
             return Miss("no-match", "record_mode 'all' replays nothing")
         return self.index.play(request)
 
-    def record(self, interaction: Interaction) -> None:
-        """Add a recorded interaction (it was just played to the client) and journal it.
-
-        Raises `CassetteError` when the journal cannot be written.
-        """
+    def add(self, interaction: Interaction) -> None:
+        """Keep a recorded interaction (it was just played to the client): it replays at once
+        and is part of the next save. `journal` puts it on disk."""
         self.index.add(interaction)
         with self._lock:
             self._recorded += 1
+
+    def journal(self, interaction: Interaction) -> None:
+        """Append an added interaction to the journal, synced. It waits while another
+        process holds the cassette's lock (a save of a big file): a server calls it from a
+        worker thread.
+
+        Raises `CassetteError` when the journal cannot be written.
+        """
         try:
             journal.append(
                 self.path, interaction, writer=self._writer, record_mode=self.record_mode

@@ -137,15 +137,17 @@ class CassetteEngine:
         with self._settled:
             return self._settled.wait_for(lambda: self._in_flight == 0, timeout)
 
-    def keep(self, request: RecordedRequest, interaction: Interaction) -> None:
-        """Store a recorded interaction, redacted, as `before_record` leaves it."""
+    def keep(self, request: RecordedRequest, interaction: Interaction) -> Interaction | None:
+        """Add a recorded interaction to the cassette, redacted, as `before_record` leaves
+        it; what was added (None: the hook dropped it), for `Cassette.journal`."""
         kept = self._redacted(Interaction(request, interaction.response))
         if self.before_record is not None:
             edited = self.before_record(kept)
             if edited is None:
-                return
+                return None
             kept = self._redacted(edited)
-        self.cassette.record(kept)
+        self.cassette.add(kept)
+        return kept
 
     def _redacted(self, interaction: Interaction) -> Interaction:
         request = self.live_request(

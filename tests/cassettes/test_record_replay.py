@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from elasticsearch import (
 )
 
 from mockinfer import MockInferServer
+from mockinfer.cassette import journal
 from mockinfer.cassette.format import read
 from mockinfer.cassette.redact import RedactionRules
 from mockinfer.cli import main
@@ -370,3 +373,26 @@ async def test_concurrent_requests_record_into_one_cassette(
             replayed = await session(client)
             texts.reverse()
     assert replayed[:16] == list(reversed(live[:16])) and replayed[16:] == live[16:]
+
+
+def test_a_recording_waiting_for_the_journal_lock_holds_up_no_other_request(
+    server: MockInferServer, standin: StandIn, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "locked.yaml"
+    client = Elasticsearch(server.url, api_key=API_KEY, request_timeout=20, max_retries=0)
+    texts = ["recorded first", "recorded second"]
+    with server.use_cassette(cassette, record_mode="new_episodes", upstream=standin.url):
+        with ThreadPoolExecutor(2) as pool, journal.locked(cassette):
+            # Another process saving a big cassette holds this lock for seconds.
+            waiting = [
+                pool.submit(client.inference.text_embedding, inference_id="my-e5", input=text)
+                for text in texts
+            ]
+            while standin.count < 2:  # both forwarded: the first did not hold up the second
+                time.sleep(0.01)
+            assert client.info()["tagline"] == "You Know, for Search"
+            assert not any(w.done() for w in waiting)  # journaled only once the lock is free
+        assert all(w.result(timeout=20).body["text_embedding"] for w in waiting)
+        journaled = [json.loads(e.interaction.request.body) for e in journal.entries(cassette)]
+        assert sorted(body["input"] for body in journaled) == texts
+    assert len(read(cassette).interactions) == 2  # type: ignore[union-attr]

@@ -108,7 +108,10 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
         request.app[STATE].failures.append(ServerError(error.reason))
         raise
     try:
-        engine.keep(recorded_request, Interaction(recorded_request, forwarded.recorded()))
+        kept = engine.keep(recorded_request, Interaction(recorded_request, forwarded.recorded()))
+        if kept is not None:
+            # Off the loop: the journal waits while another recorder saves under the lock.
+            await asyncio.to_thread(engine.cassette.journal, kept)
     except Exception as exc:  # a before_record hook, or the store: the client keeps its answer
         request.app[STATE].failures.append(
             ServerError(f"the recording of {request.method} {request.path} was not kept: {exc!r}")
