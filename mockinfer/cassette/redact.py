@@ -260,7 +260,9 @@ class Redactor:
         if isinstance(value, dict):
             changed = False
             out: dict[str, Any] = {}
-            for key, child in value.items():
+            for name, child in value.items():
+                key = _unique(_shaped(name), out)
+                changed = changed or key != name
                 if key in _WORD_MAPS and isinstance(child, dict):
                     out[key] = child
                 elif child is not None and is_secret_name(key, self.rules.body_fields):
@@ -286,6 +288,16 @@ def _shaped(text: str) -> str:
     return text
 
 
+def _unique(key: str, taken: dict[str, Any]) -> str:
+    """A key not yet in `taken`: two credentials used as keys stay two entries."""
+    if key not in taken:
+        return key
+    number = 2
+    while f"{key}-{number}" in taken:
+        number += 1
+    return f"{key}-{number}"
+
+
 def _utf8(text: str) -> bytes:
     """Text as bytes, lone surrogates (legal in JSON escapes) included."""
     return text.encode("utf-8", "surrogatepass")
@@ -300,9 +312,13 @@ def _is_json(line: str) -> bool:
 
 
 def _blank(value: Any) -> Any:
-    """Secret maps keep their keys (useful in review) with every value replaced."""
+    """Secret maps keep their keys (useful in review), unless shaped like credentials, with
+    every value replaced."""
     if isinstance(value, dict):
-        return {k: _blank(v) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for key, child in value.items():
+            out[_unique(_shaped(key), out)] = _blank(child)
+        return out
     if isinstance(value, bool):
         return value  # a flag is no credential; a number may be (a numeric password)
     return REDACTED

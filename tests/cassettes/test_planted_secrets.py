@@ -258,3 +258,22 @@ def test_stream_lines_are_redacted_with_their_framing_kept() -> None:
     assert redacted.count(b"\ndata: ") == stream.count(b"\ndata: ") == 3
     assert redacted.count(b"\n\n") == 2
     assert redacted.startswith(b"\xef\xbb\xbfevent: message\nid: ")
+
+
+def test_credentials_used_as_keys_are_replaced_and_every_entry_kept() -> None:
+    first, second = "sk-" + "a" * 24, "sk-" + "b" * 24
+    body = {
+        "grants": {first: True, second: {"scope": "read"}},
+        "secret_settings": {"AKIAIOSFODNN7EXAMPLE": "x"},
+        "REDACTED": "an existing key keeps its value",
+    }
+    redacted = Redactor().body(json.dumps(body).encode())
+    assert first.encode() not in redacted and second.encode() not in redacted
+    assert b"AKIAIOSFODNN7EXAMPLE" not in redacted
+    assert json.loads(redacted) == {
+        "grants": {"REDACTED": True, "REDACTED-2": {"scope": "read"}},
+        "secret_settings": {"REDACTED": "REDACTED"},
+        "REDACTED": "an existing key keeps its value",
+    }
+    stream = f'data: {{"{first}": 1}}\n\n'.encode()
+    assert first.encode() not in Redactor().stream(stream)
