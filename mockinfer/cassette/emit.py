@@ -34,10 +34,11 @@ _BLOCK_SCALAR = re.compile(r"(?m)(?:^|[ ])[|>][-+0-9]*$")
 _PRINTABLE = "\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd"
 #: Text both writers leave plain: words of safe characters joined by single spaces, a colon
 #: only inside a word, starting with a letter, `_` or `/` (never a YAML indicator or number).
-_WORD = r"[A-Za-z0-9_./=&%?+\-()~]+(?::[A-Za-z0-9_./=&%?+\-()~]+)*"
-_PLAIN = re.compile(rf"(?=[A-Za-z_/]){_WORD}(?: {_WORD})*")
+_WORD_CHARACTERS = r"""[A-Za-z0-9_./=&%?+\-()~,;@!*$^<>'"\[\]{}|\\`]"""
+_WORD = rf"{_WORD_CHARACTERS}+(?::{_WORD_CHARACTERS}+)*"
+PLAIN_TEXT = re.compile(rf"(?=[A-Za-z_/]){_WORD}(?: {_WORD})*")
 #: Words the YAML 1.1 resolver reads as booleans or null, so they cannot stay plain.
-_RESERVED = frozenset(
+RESERVED_WORDS = frozenset(
     spelling
     for word in ("yes", "no", "true", "false", "on", "off", "null")
     for spelling in (word, word.capitalize(), word.upper())
@@ -184,7 +185,7 @@ _line_of_repeated_text = functools.lru_cache(maxsize=4096)(_line)
 
 @functools.lru_cache(maxsize=4096)
 def _plain(text: str) -> str | None:
-    if text in _RESERVED or _PLAIN.fullmatch(text) is None:
+    if text in RESERVED_WORDS or PLAIN_TEXT.fullmatch(text) is None:
         return None
     return text
 

@@ -8,6 +8,7 @@ so vcrpy and pytest-recording replay mockinfer cassettes, and mockinfer replays 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -15,6 +16,8 @@ import re
 import stat
 import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from mockinfer.cassette import emit
+from mockinfer.cassette import emit, scan
 from mockinfer.cassette.layout import compact, lay_out
 from mockinfer.errors import MockinferError
 from mockinfer.wire.sse import encode_event
@@ -294,7 +297,19 @@ def dumps(data: CassetteData) -> str:
 
 
 def loads(text: str, path: Path) -> CassetteData:
-    """Parse cassette text safely; every problem names the file."""
+    """Parse cassette text safely; every problem names the file.
+
+    What mockinfer wrote is read by `scan`; anything else by PyYAML's safe loader.
+    """
+    with _collector_paused():
+        try:
+            document = scan.load(text)
+        except scan.Unsupported:
+            document = _pyyaml_load(text, path)
+        return _cassette(document, path)
+
+
+def _pyyaml_load(text: str, path: Path) -> Any:
     try:
         document = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -304,6 +319,24 @@ def loads(text: str, path: Path) -> CassetteData:
             f"cassette {path} expands to more than {MAX_NODES:,} values through YAML aliases; "
             "refusing it (a cassette mockinfer or vcrpy wrote has no such aliases)"
         )
+    return document
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a big cassette makes millions of objects and no
+    cycles, and the collector would walk them again and again (most of a load's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _cassette(document: Any, path: Path) -> CassetteData:
+    """The interactions of a loaded document, checked."""
     if not isinstance(document, dict) or "interactions" not in document:
         raise CassetteError(
             f"cassette {path} has no 'interactions' list (truncated or not a cassette?)"
