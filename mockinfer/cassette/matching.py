@@ -8,10 +8,10 @@ Identical requests play in recorded order.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -58,12 +58,21 @@ def check_matchers(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-@dataclass(frozen=True)
 class Miss:
-    """Why a request matched nothing: `no-match` or `exhausted`, with a readable explanation."""
+    """Why a request matched nothing (`no-cassette`, `no-match` or `exhausted`), explained
+    when the explanation is read: finding the nearest recorded request takes a pass over the
+    cassette, wasted on a request that is then recorded or synthesized."""
 
-    kind: str
-    explanation: str
+    def __init__(self, kind: str, explanation: str | Callable[[], str]) -> None:
+        self.kind = kind
+        self._explanation = explanation
+
+    @functools.cached_property
+    def explanation(self) -> str:
+        """What matched nothing, and what came nearest."""
+        if isinstance(self._explanation, str):
+            return self._explanation
+        return self._explanation()
 
 
 def describe(request: RecordedRequest) -> str:
@@ -82,6 +91,9 @@ class MatchIndex:
         self._interactions = list(interactions)
         self._lock = threading.Lock()
         self._queues: dict[tuple[Hashable, ...], list[int]] = {}
+        #: Per key, how many of its positions are played: they play in order, so the played
+        #: ones are always the first, and a lookup never walks them again.
+        self._cursors: dict[tuple[Hashable, ...], int] = {}
         self._played: set[int] = set()
         for position, interaction in enumerate(self._interactions):
             self._queues.setdefault(self.key(interaction.request), []).append(position)
@@ -103,10 +115,14 @@ class MatchIndex:
         key = self.key(request)
         with self._lock:
             positions = self._queues.get(key, [])
-            for position in positions:
-                if position not in self._played:
-                    self._played.add(position)
-                    return self._interactions[position]
+            cursor = self._cursors.get(key, 0)
+            while cursor < len(positions) and positions[cursor] in self._played:
+                cursor += 1
+            if cursor < len(positions):
+                self._cursors[key] = cursor + 1
+                self._played.add(positions[cursor])
+                return self._interactions[positions[cursor]]
+            self._cursors[key] = cursor
         if positions:
             return Miss(
                 "exhausted",
@@ -115,7 +131,9 @@ class MatchIndex:
             )
         return Miss(
             "no-match",
-            f"no recorded interaction matches {describe(request)}; {self._nearest(request)}",
+            lambda: (
+                f"no recorded interaction matches {describe(request)}; {self._nearest(request)}"
+            ),
         )
 
     @property
