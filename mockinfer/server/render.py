@@ -201,19 +201,10 @@ async def disconnect(request: web.Request) -> web.StreamResponse:
     return response
 
 
-#: The event loop wakes up to a millisecond late (epoll's timeout is whole milliseconds), so a
-#: stream sleeps until just before an event is due and yields to the loop for the rest.
-_SPIN = 0.0015
-
-
 async def _until(deadline: float) -> None:
     delay = deadline - time.monotonic()
-    if delay <= 0:
-        return
-    if delay > _SPIN:
-        await asyncio.sleep(delay - _SPIN)
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0)
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 async def stream_error(request: web.Request, error: EsError) -> web.StreamResponse:
