@@ -299,13 +299,22 @@ def mockinfer(
             )
 
 
-@pytest.fixture
-def mockinfer_es(mockinfer: MockinferHandle) -> Iterator[Any]:
-    """The official sync `Elasticsearch` client pointed at the mockinfer server."""
+@pytest.fixture(scope="session")
+def _mockinfer_es_client(mockinfer_server: MockInferServer) -> Iterator[Any]:
+    """One sync client for the session: making one costs about a millisecond, a test's budget."""
     elasticsearch = pytest.importorskip("elasticsearch")
-    client = elasticsearch.Elasticsearch(mockinfer.url)
+    client = elasticsearch.Elasticsearch(mockinfer_server.url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def mockinfer_es(mockinfer: MockinferHandle, _mockinfer_es_client: Any) -> Any:
+    """The official sync `Elasticsearch` client pointed at this test's mockinfer server.
+
+    One client serves the whole session (do not close it); `mockinfer` is fresh per test.
+    """
+    return _mockinfer_es_client
 
 
 try:

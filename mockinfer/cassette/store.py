@@ -46,10 +46,16 @@ class Cassette:
             )
         self.path = path
         self.record_mode = record_mode
-        with journal.locked(path):
-            _fold(path)
+        if record_mode == "none" and not journal.journal_path(path).exists():
+            # Replay only, nothing to fold: a save renames its file into place, so the file
+            # is read whole, old or new, without waiting for another recorder's lock.
             loaded = read(path)
-            self._opened = _stamp(path)
+            self._opened = None
+        else:
+            with journal.locked(path):
+                _fold(path)
+                loaded = read(path)
+                self._opened = _stamp(path)
         self._loaded = loaded.interactions if loaded is not None else []
         self.existed = loaded is not None
         interactions = [] if loaded is None or record_mode == "all" else loaded.interactions
@@ -129,6 +135,7 @@ class Cassette:
             if not self._recorded:
                 return 0
             with journal.locked(self.path):
+                _remove_cut_saves(self.path)
                 merged = self._merged()
                 try:
                     write(self.path, CassetteData(merged))
@@ -177,13 +184,18 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return status.st_mtime_ns, status.st_size
 
 
+def _remove_cut_saves(path: Path) -> None:
+    """Remove what saves cut short left (the cassette itself is intact)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def _fold(path: Path) -> None:
     """Fold a journal left by a recorder that stopped before saving into the cassette.
 
     A recorder in `all` mode meant to replace the file: its journal replaces it.
     """
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)  # a save cut short: the cassette itself is intact
+    _remove_cut_saves(path)
     left = journal.entries(path)
     if left:
         on_disk = read(path)
