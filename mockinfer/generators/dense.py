@@ -25,6 +25,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -80,11 +81,12 @@ def _word_features(word: str) -> tuple[str, ...]:
     return ("w\x1f" + stem(word), *("g\x1f" + gram for gram in char_ngrams(word)))
 
 
+_BASE_WEIGHTS = {"s": _STOP, "w": _WORD, "g": _GRAM}
+
+
 def _weighted_features(content: str) -> dict[str, int]:
-    counts: Counter[str] = Counter()
-    for word in iter_words(content[:_MAX_CHARS]):
-        counts.update(_word_features(word))
-    base = {"s": _STOP, "w": _WORD, "g": _GRAM}
+    counts = Counter(chain.from_iterable(map(_word_features, iter_words(content[:_MAX_CHARS]))))
+    base = _BASE_WEIGHTS
     # tf saturation 2tf/(tf+1): repeating a word helps, but less and less.
     return {f: 2 * base[f[0]] * tf // (tf + 1) for f, tf in counts.items()}
 
@@ -101,17 +103,14 @@ def _add(c: np.ndarray, probes: Sequence[Probes], weights: Sequence[int]) -> Non
 
 
 def _project(coefficients: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    """coefficients @ basis, reading only the basis rows each text uses.
+    """coefficients @ basis in one product over only the basis rows some text uses.
 
-    A text touches a few dozen of the 1024 rows, so this is several times faster than the
-    dense product, and bit-identical: every partial sum is an integer below 2**53, exact in
-    float64 whatever the order of addition.
+    Bit-identical to any other order of computing it: every partial sum is an integer below
+    2**53, exact in float64 however BLAS blocks and adds.
     """
-    out = np.empty((coefficients.shape[0], basis.shape[1]), dtype=np.float64)
-    for i, row in enumerate(coefficients):
-        used = np.flatnonzero(row)
-        out[i] = row[used].astype(np.float64) @ basis[used]
-    return out
+    used = np.flatnonzero(coefficients.any(axis=0))
+    product: np.ndarray = coefficients[:, used].astype(np.float64) @ basis[used]
+    return product
 
 
 def _coefficients(
@@ -129,7 +128,7 @@ def _coefficients(
     n = len(contents)
     c = np.zeros((n, _ROWS), dtype=np.int64)
     if probes:
-        table = np.array(probes, dtype=np.int64)
+        table = np.fromiter(chain.from_iterable(probes), np.int64, 6 * len(probes)).reshape(-1, 6)
         flat = (np.array(owners)[:, None] * _ROWS + table[:, :3]).ravel()
         values = (table[:, 3:] * np.array(weights)[:, None]).ravel()
         # bincount sums in float64, exact here: every partial sum is an integer below 2**53.
