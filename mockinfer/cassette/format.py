@@ -288,12 +288,13 @@ def interaction_from_dict(raw: Any, index: int) -> Interaction:
 
 def dumps(data: CassetteData) -> str:
     """The YAML text of a cassette; keys sorted so files are stable across writes."""
-    return emit.dump(
-        {
-            "interactions": [interaction_to_dict(i) for i in data.interactions],
-            "version": VCR_VERSION,
-        }
-    )
+    with _collector_paused():
+        return emit.dump(
+            {
+                "interactions": [interaction_to_dict(i) for i in data.interactions],
+                "version": VCR_VERSION,
+            }
+        )
 
 
 def loads(text: str, path: Path) -> CassetteData:
@@ -324,8 +325,9 @@ def _pyyaml_load(text: str, path: Path) -> Any:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a big cassette makes millions of objects and no
-    cycles, and the collector would walk them again and again (most of a load's time)."""
+    """Pause the cyclic garbage collector: reading or writing a big cassette makes millions of
+    objects and no cycles, and the collector would walk them again and again (most of a
+    load's time)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

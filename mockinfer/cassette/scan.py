@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from typing import Any
 
@@ -233,6 +234,7 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+@functools.lru_cache(maxsize=4096)
 def _entry(content: str) -> tuple[str | None, str]:
     """A mapping entry's key and what follows `key:` (stripped), or (None, "") when the
     content is not an entry."""
@@ -281,16 +283,22 @@ def _single_quoted(text: str) -> str:
 
 def scalar(text: str) -> Any:
     """A one-line scalar as PyYAML's safe loader reads it."""
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return _immutable_scalar(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _immutable_scalar(text: str) -> Any:
+    """Scalars that are not containers, remembered: a cassette repeats its keys and headers."""
     if text.startswith("'"):
         if _quote_end(text) != len(text):
             raise Unsupported
         return _single_quoted(text)
     if text in _CONSTANTS:
         return _CONSTANTS[text]
-    if text == "{}":
-        return {}
-    if text == "[]":
-        return []
     if text in RESERVED_WORDS:
         raise Unsupported
     if PLAIN_TEXT.fullmatch(text) is not None:
