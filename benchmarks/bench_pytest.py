@@ -1,9 +1,10 @@
 """What one test costs: mockinfer's fixtures against pytest-httpserver and vcrpy.
 
-Each kind is a module of parametrized tests making one `text_embedding` call with the
-official client. Its cost per test is the slope of `pytest`'s wall time between `--tests`
-and twice as many tests, less the same slope for empty tests, so what is paid once per
-session (imports, starting a server) is left out; medians of `--runs` interleaved runs:
+Each kind is a module of `--tests` parametrized tests making one `text_embedding` call with
+the official client. A `conftest.py` times each test's whole protocol (set-up, call,
+tear-down); a kind's cost per test is the median over its tests less the median of as many
+empty tests, so what is paid once per session (imports, starting a server) is left out.
+Medians over `--runs` interleaved runs:
 
 * `mockinfer_es`: the plugin's client fixture against the synthesizing server;
 * `mockinfer replay`: the same test, each replaying its own cassette (found by test name);
@@ -21,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 from mockinfer.cassette.format import (
@@ -119,6 +120,25 @@ def cassette() -> CassetteData:
     return CassetteData([Interaction(request, response)])
 
 
+#: Times every test's protocol and writes the list where `BENCH_DURATIONS` says.
+CONFTEST = """
+import json, os, time
+import pytest
+
+durations = []
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    started = time.perf_counter()
+    yield
+    durations.append(time.perf_counter() - started)
+
+def pytest_sessionfinish(session):
+    with open(os.environ["BENCH_DURATIONS"], "w") as handle:
+        json.dump(durations, handle)
+"""
+
+
 def project(folder: Path, tests: int) -> dict[str, Path]:
     """One folder per kind, with its module and (for replays) a cassette per test."""
     folders = {}
@@ -126,6 +146,7 @@ def project(folder: Path, tests: int) -> dict[str, Path]:
     for number, (kind, source) in enumerate(MODULES.items()):
         where = folder / f"kind{number}"
         where.mkdir(parents=True)
+        (where / "conftest.py").write_text(CONFTEST)
         module = where / f"test_kind{number}.py"
         header = f"TESTS = {tests}\nE5 = {E5!r}\nPATH = {PATH!r}\nANSWER = {ANSWER!r}\n"
         module.write_text(header + f"HEADERS = {HEADERS!r}\n" + textwrap.dedent(source))
@@ -136,14 +157,20 @@ def project(folder: Path, tests: int) -> dict[str, Path]:
     return folders
 
 
-def wall(folder: Path, kind: str) -> float:
+def median_test(folder: Path, kind: str) -> float:
+    """The median time of one test of a kind's module, in seconds."""
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PLUGINS[kind]]
-    started = time.perf_counter()
-    result = subprocess.run([*command, str(folder)], capture_output=True, text=True, cwd=folder)
-    seconds = time.perf_counter() - started
+    output = folder / "durations.json"
+    result = subprocess.run(
+        [*command, str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env={**os.environ, "BENCH_DURATIONS": str(output)},
+    )
     if result.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    return seconds
+    return statistics.median(json.loads(output.read_text()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,25 +178,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
-    sizes = (args.tests, 2 * args.tests)
     with tempfile.TemporaryDirectory() as folder:
-        projects = {size: project(Path(folder) / str(size), size) for size in sizes}
-        times: dict[tuple[str, int], list[float]] = {}
+        folders = project(Path(folder), args.tests)
+        times: dict[str, list[float]] = {kind: [] for kind in folders}
         for _ in range(args.runs):
-            for size in sizes:
-                for kind, where in projects[size].items():
-                    times.setdefault((kind, size), []).append(wall(where, kind))
-
-    def slope(kind: str) -> float:
-        small, large = (statistics.median(times[kind, size]) for size in sizes)
-        return (large - small) / args.tests
-
-    empty = slope("empty")
-    print(f"{sizes[0]} and {sizes[1]} tests per run, medians of {args.runs} interleaved runs")
+            for kind, where in folders.items():
+                times[kind].append(median_test(where, kind))
+    empty = statistics.median(times["empty"])
+    print(f"{args.tests} tests per run, medians over tests and over {args.runs} runs")
     print(f"{'per test, over an empty test':<32}{'ms':>8}")
     for kind in MODULES:
         if kind != "empty":
-            print(f"{kind:<32}{(slope(kind) - empty) * 1000:>8.2f}")
+            print(f"{kind:<32}{(statistics.median(times[kind]) - empty) * 1000:>8.2f}")
     return 0
 
 
