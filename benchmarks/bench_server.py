@@ -10,6 +10,7 @@ throughput with 32 calls in flight with `AsyncElasticsearch`; the same two with 
 thread's CPU time per request in each phase.
 
     .venv/bin/python -m benchmarks.bench_server [--requests 2000] [--concurrency 32]
+    .venv/bin/python -m benchmarks.bench_server --fresh     # a text never seen in every call
     .venv/bin/python -m benchmarks.bench_server --profile   # mockinfer's hot spots
 """
 
@@ -19,6 +20,8 @@ import argparse
 import asyncio
 import cProfile
 import io
+import itertools
+import json
 import pstats
 import statistics
 import sys
@@ -39,6 +42,24 @@ INFERENCE_ID = ".multilingual-e5-small-elasticsearch"
 PATH = f"/_inference/text_embedding/{INFERENCE_ID}"
 TEXT = "the quick brown fox"
 BODY = b'{"input":"the quick brown fox"}'
+
+
+class Texts:
+    """The input of each call: always `TEXT` (inputs a suite repeats), or with `--fresh` a new
+    text every call (inputs never seen, so no cache answers them)."""
+
+    fresh = False
+    _count = itertools.count()
+
+    @classmethod
+    def next(cls) -> str:
+        return f"{TEXT} {next(cls._count)}" if cls.fresh else TEXT
+
+    @classmethod
+    def body(cls) -> bytes:
+        return BODY if not cls.fresh else json.dumps({"input": cls.next()}).encode()
+
+
 #: What the official client sends, for its major version; like it, no gzip is asked for.
 MEDIA_TYPE = f"application/vnd.elasticsearch+json; compatible-with={version('elasticsearch')[0]}"
 REQUEST_HEADERS = {"Accept": MEDIA_TYPE, "Content-Type": MEDIA_TYPE}
@@ -186,12 +207,12 @@ def official_sync(url: str, requests: int, warmup: int, tally: Tally) -> None:
     """Sequential calls with the official sync client."""
     with Elasticsearch(url, request_timeout=30) as es:
         for _ in range(warmup):
-            es.inference.text_embedding(inference_id=INFERENCE_ID, input=TEXT)
+            es.inference.text_embedding(inference_id=INFERENCE_ID, input=Texts.next())
         samples = tally.samples_ns["official sync"]
         cpu_start = tally.cpu.now_us()
         for _ in range(requests):
             start = time.perf_counter_ns()
-            es.inference.text_embedding(inference_id=INFERENCE_ID, input=TEXT)
+            es.inference.text_embedding(inference_id=INFERENCE_ID, input=Texts.next())
             samples.append(time.perf_counter_ns() - start)
         tally.add_cpu("official sync", requests, cpu_start)
 
@@ -201,7 +222,7 @@ async def official_async(url: str, total: int, concurrency: int, warmup: int, ta
     async with AsyncElasticsearch(url, connections_per_node=concurrency, request_timeout=30) as es:
 
         async def call() -> object:
-            return await es.inference.text_embedding(inference_id=INFERENCE_ID, input=TEXT)
+            return await es.inference.text_embedding(inference_id=INFERENCE_ID, input=Texts.next())
 
         await _in_flight(call, warmup, concurrency)
         cpu_start = tally.cpu.now_us()
@@ -219,8 +240,8 @@ async def plain_aiohttp(
     ) as session:
 
         async def call() -> None:
-            async with session.post(url + PATH, data=BODY, headers=REQUEST_HEADERS) as resp:
-                if await resp.read() != canned.body:
+            async with session.post(url + PATH, data=Texts.body(), headers=REQUEST_HEADERS) as resp:
+                if await resp.read() != canned.body and not Texts.fresh:
                     raise AssertionError(f"{url} answered other bytes than the canned ones")
 
         for _ in range(warmup):
@@ -303,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls before each phase")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per target")
     parser.add_argument("--profile", action="store_true", help="profile mockinfer instead")
+    parser.add_argument("--fresh", action="store_true", help="a new text in every call")
     args = parser.parse_args(argv)
+    Texts.fresh = args.fresh
     if args.profile:
         profile(args)
         return 0
