@@ -55,6 +55,34 @@ def test_fixtures_and_journal(pytester: pytest.Pytester) -> None:
     _run(pytester).assert_outcomes(passed=3)
 
 
+def test_one_client_serves_the_session_and_each_test_starts_fresh(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        clients = []
+
+        def test_first(mockinfer_es):
+            clients.append(mockinfer_es)
+            mockinfer_es.inference.put(
+                inference_id="mine",
+                task_type="text_embedding",
+                inference_config={
+                    "service": "openai",
+                    "service_settings": {"api_key": "k", "model_id": "text-embedding-3-small"},
+                },
+            )
+            assert len(mockinfer_es.inference.get()["endpoints"]) == 4
+
+        def test_second(mockinfer_es):
+            assert clients == [mockinfer_es]
+            ids = [e["inference_id"] for e in mockinfer_es.inference.get()["endpoints"]]
+            assert "mine" not in ids and len(ids) == 3
+        """
+    )
+    _run(pytester).assert_outcomes(passed=2)
+
+
 def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "--fixtures")
     for name in ("mockinfer_server", "mockinfer_es", "mockinfer_aes"):
