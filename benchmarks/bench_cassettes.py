@@ -27,13 +27,13 @@ import itertools
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.serve import start_serve
 from mockinfer import MockInferServer
 from mockinfer.cassette.format import (
     CassetteData,
@@ -115,23 +115,8 @@ def timing_figures(events: int, runs: int) -> dict[str, list[float]]:
             )
     # The same replays from `mockinfer serve` in its own process (no GIL shared with the client).
     for _ in range(runs):
-        serve = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mockinfer.cli",
-                "serve",
-                "--port",
-                "0",
-                "--cassette",
-                str(cassette),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        serve, url = start_serve("--cassette", str(cassette))
         try:
-            assert serve.stdout is not None
-            url = serve.stdout.readline().strip()
             replay = asyncio.run(timed_request(url, STREAM_PATH, body, AUTH))
         finally:
             serve.terminate()

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks.bench_cassettes import irregular_gaps, pairwise_gaps, percentile
+from benchmarks.serve import start_serve
 from mockinfer.cassette.format import (
     CassetteData,
     Interaction,
@@ -95,23 +95,8 @@ async def replay_all(url: str, streams: int) -> list[list[float]]:
 
 def run(cassette: Path, streams: int) -> tuple[list[list[float]], float]:
     """Every stream's arrival times, and the server's share of a core while they ran."""
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockinfer.cli",
-            "serve",
-            "--port",
-            "0",
-            "--cassette",
-            str(cassette),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    serve, url = start_serve("--cassette", str(cassette))
     try:
-        assert serve.stdout is not None
-        url = serve.stdout.readline().strip()
         cpu_before, wall_before = cpu_seconds(serve.pid), time.monotonic()
         arrivals = asyncio.run(replay_all(url, streams))
         cpu = cpu_seconds(serve.pid) - cpu_before
