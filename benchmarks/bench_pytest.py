@@ -170,7 +170,7 @@ def median_test(folder: Path, kind: str) -> float:
     )
     if result.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    return statistics.median(json.loads(output.read_text()))
+    return float(statistics.median(json.loads(output.read_text())))
 
 
 def main(argv: list[str] | None = None) -> int:
