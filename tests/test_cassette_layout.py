@@ -77,3 +77,10 @@ def test_a_vector_of_thousands_of_numbers_is_one_line() -> None:
     assert laid_out is not None
     assert len(laid_out.splitlines()) == 3
     assert compact(laid_out) == wire
+
+
+def test_a_deeply_nested_body_is_stored_as_received() -> None:
+    deep = '{"a":[1,' * 5000 + "1" + "]}" * 5000
+    assert lay_out(deep) is None
+    shallow = '{"a":[1,' * 10 + "1" + "]}" * 10
+    assert lay_out(shallow) is not None

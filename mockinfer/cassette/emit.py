@@ -28,10 +28,11 @@ _SIMPLE_KEY = 100
 _REPEATED = 256
 _DOCUMENT_END = "...\n"
 #: The header of a block scalar at the end of a line of PyYAML's output.
-_BLOCK_SCALAR = re.compile(r"(?m)(?:^|[ ])[|>][-+0-9]*$")
+_BLOCK_SCALAR = re.compile(r"(?m)(?:^|[:?-] )(?:!!\w+ )?[|>][-+0-9]*$")
 
-#: Characters libyaml and PyYAML both write as they are (line breaks and tabs excluded).
-_PRINTABLE = "\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+#: Characters libyaml and PyYAML both write as they are (line breaks, U+2028 and U+2029
+#: included, and tabs excluded).
+_PRINTABLE = "\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
 #: Text both writers leave plain: words of safe characters joined by single spaces, a colon
 #: only inside a word, starting with a letter, `_` or `/` (never a YAML indicator or number).
 _WORD_CHARACTERS = r"""[A-Za-z0-9_./=&%?+\-()~,;@!*$^<>'"\[\]{}|\\`]"""
@@ -141,7 +142,7 @@ class _Writer:
         for _ in range(depth):
             document = {"a": document}
         text = pyyaml_dump(document).split("\n", depth)[depth]
-        if text.endswith(_DOCUMENT_END):
+        if text.endswith("\n" + _DOCUMENT_END):
             self.open_ended = True
             text = text.removesuffix(_DOCUMENT_END)
         elif _BLOCK_SCALAR.search(text):

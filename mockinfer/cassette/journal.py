@@ -13,7 +13,7 @@ import base64
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +52,16 @@ class Entry:
     record_mode: str
 
 
-def append(cassette: Path, interaction: Interaction, *, writer: str, record_mode: str) -> None:
-    """Add one interaction to the journal, synced before returning.
+def append(
+    cassette: Path,
+    interaction: Interaction,
+    *,
+    writer: str,
+    record_mode: str,
+    unless: Callable[[], bool] = lambda: False,
+) -> None:
+    """Add one interaction to the journal, synced before returning; nothing when `unless()`
+    is true once the lock is held (the interaction reached the cassette meanwhile).
 
     ASCII-only lines: a write cut short (a full disk) can never leave half a character, and
     a line that does not end where the file ends is closed first, so it stays unreadable on
@@ -62,7 +70,14 @@ def append(cassette: Path, interaction: Interaction, *, writer: str, record_mode
     document = {**interaction_to_dict(interaction), _WRITER: writer, _MODE: record_mode}
     line = json.dumps(document, default=_encode, ensure_ascii=True).encode("ascii") + b"\n"
     path = journal_path(cassette)
-    with locked(cassette), open(path, "ab") as handle:
+    with locked(cassette):
+        if unless():
+            return
+        _write_line(path, line)
+
+
+def _write_line(path: Path, line: bytes) -> None:
+    with open(path, "ab") as handle:
         if handle.tell() and not _ends_with_newline(path):
             handle.write(b"\n")
         handle.write(line)

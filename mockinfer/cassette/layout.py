@@ -27,6 +27,8 @@ _TOKENS = re.compile(
 )
 _WHITESPACE = re.compile(r"[ \t\r\n]+")
 _OPEN = "{["
+#: Deeper bodies are stored as received: laid out, they would grow with the square of depth.
+_MAX_DEPTH = 64
 _CLOSE = "}]"
 
 
@@ -40,7 +42,10 @@ def lay_out(text: str) -> str | None:
         _WHITESPACE.search(part) for part in _STRINGS.split(text)[::2]
     ):
         return None
-    laid_out = expand(text)
+    try:
+        laid_out = expand(text, max_depth=_MAX_DEPTH)
+    except _TooDeep:
+        return None
     return laid_out if compact(laid_out) == text else None
 
 
@@ -55,8 +60,16 @@ def _without_whitespace(text: str) -> str:
     return text.replace(" ", "").replace("\n", "").replace("\t", "").replace("\r", "")
 
 
-def expand(text: str, indent: str = "  ") -> str:
-    """Lay compact JSON out one member per line; arrays of scalars stay on one line."""
+class _TooDeep(Exception):
+    pass
+
+
+def expand(text: str, indent: str = "  ", max_depth: int | None = None) -> str:
+    """Lay compact JSON out one member per line; arrays of scalars stay on one line.
+
+    Past `max_depth` levels (the indentation would grow with the square of the depth) it
+    stops with `_TooDeep`.
+    """
     out: list[str] = []
     depth = 0
     for token in _TOKENS.finditer(text):
@@ -70,6 +83,8 @@ def expand(text: str, indent: str = "  ") -> str:
             after = token.end()
             if after < len(text) and text[after] not in _CLOSE:
                 depth += 1
+                if max_depth is not None and depth > max_depth:
+                    raise _TooDeep
                 out.append("\n" + indent * depth)
         elif mark in _CLOSE:
             if text[token.start() - 1] not in _OPEN:

@@ -40,17 +40,19 @@ def load(text: str) -> Any:
 
     Raises `Unsupported` for anything else.
     """
-    if _OUTSIDE.search(text) is not None:
+    if _OUTSIDE.search(text) is not None or not text.endswith("\n"):
         raise Unsupported
     lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
+    lines.pop()
     if lines and lines[-1] == "...":
         lines.pop()
     if not lines or lines[0].startswith(" "):
         raise Unsupported
     reader = _Reader(lines)
-    document = reader.mapping(0)
+    try:
+        document = reader.mapping(0)
+    except RecursionError:  # nested deeper than this reader goes: PyYAML's turn
+        raise Unsupported from None
     if reader.position != len(lines):
         raise Unsupported
     return document
@@ -155,7 +157,10 @@ class _Reader:
             if self.position == len(self.lines) or rest.endswith((" ", "\t")):
                 raise Unsupported  # spaces before a fold are dropped: never written so
             pieces.append(rest[:-1] if _ESCAPED_BREAK.search(rest) else rest + " ")
-            rest = self.lines[self.position].lstrip(" \t")
+            line = self.lines[self.position]
+            if _DOCUMENT_MARKER.match(line):
+                raise Unsupported  # PyYAML refuses a document marker inside a scalar
+            rest = line.lstrip(" \t")
             self.position += 1
             if not rest:
                 raise Unsupported  # an empty line reads as a line break: never written so
@@ -178,6 +183,8 @@ class _Reader:
             if not content_indent:
                 if spaces <= indent:
                     break
+                if line[spaces] == "\t":
+                    raise Unsupported  # libyaml reads a tab here as indentation, and refuses it
                 content_indent = spaces
             elif spaces < content_indent:
                 break
@@ -195,6 +202,8 @@ class _Reader:
 
 #: The closing quote: one not escaped (after an even run of backslashes).
 _DOUBLE_QUOTED_END = re.compile(r'(?<!\\)((?:\\\\)*)"')
+#: A line that starts or ends a YAML document.
+_DOCUMENT_MARKER = re.compile(r"(?:---|\.\.\.)(?:[ \t]|$)")
 #: A line ending in an escaped line break (an odd run of backslashes).
 _ESCAPED_BREAK = re.compile(r"(?<!\\)(?:\\\\)*\\$")
 _ESCAPES = {
@@ -223,7 +232,10 @@ _ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}
 def _unescape(match: re.Match[str]) -> str:
     code = match.group(1) or match.group(2) or match.group(3)
     if code is not None:
-        return chr(int(code, 16))
+        point = int(code, 16)
+        if 0xD800 <= point <= 0xDFFF or point > 0x10FFFF:
+            raise Unsupported  # libyaml refuses these code points
+        return chr(point)
     replacement = _ESCAPES.get(match.group(4))
     if replacement is None:
         raise Unsupported  # PyYAML refuses an unknown escape

@@ -61,6 +61,10 @@ class Cassette:
         interactions = [] if loaded is None or record_mode == "all" else loaded.interactions
         self.index = MatchIndex(interactions, matchers)
         self._recorded = 0
+        #: Identities of the interactions saves wrote; they stay alive in the index.
+        self._written: set[int] = set()
+        #: Taken inside the file lock only, never around it (a save holds `_lock` first).
+        self._written_lock = threading.Lock()
         self._lock = threading.Lock()
         #: Tells this recorder's journal lines from another process's.
         self._writer = f"{os.getpid()}-{id(self)}-{time.monotonic_ns()}"
@@ -111,7 +115,11 @@ class Cassette:
         """
         try:
             journal.append(
-                self.path, interaction, writer=self._writer, record_mode=self.record_mode
+                self.path,
+                interaction,
+                writer=self._writer,
+                record_mode=self.record_mode,
+                unless=lambda: self._saved(interaction),
             )
         except OSError as exc:
             raise CassetteError(
@@ -146,8 +154,16 @@ class Cassette:
                         "the next time the cassette is opened"
                     ) from None
                 journal.discard(self.path)
+                with self._written_lock:  # under the file lock a waiting append needs
+                    self._written.update(id(i) for i in merged)
             self._recorded = 0
             return len(merged)
+
+    def _saved(self, interaction: Interaction) -> bool:
+        """Whether a save wrote the interaction (a journal append that waited for the lock
+        must not add it a second time)."""
+        with self._written_lock:
+            return id(interaction) in self._written
 
     def _merged(self) -> list[Interaction]:
         """Ours, then what others saved since we opened the file, then what others journaled.

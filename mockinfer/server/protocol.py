@@ -14,7 +14,14 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.http_exceptions import (
+    BadHttpMethod,
+    BadStatusLine,
+    HttpProcessingError,
+    InvalidHeader,
+    InvalidURLError,
+    LineTooLong,
+)
 from aiohttp.web_protocol import RequestHandler
 
 from mockinfer.server.render import PRODUCT_HEADER
@@ -25,6 +32,16 @@ MAX_LINE_BYTES = 4096
 MAX_HEADER_BYTES = 16384
 #: Where aiohttp's description of a refused request starts quoting the request itself.
 _QUOTE = re.compile(r"""(?:^|\s)(?:b?['"]|bytearray\(|\^)""")
+
+#: What a description of aiohttp's may hold to be passed on: words, nothing of a request.
+_WORDS = re.compile(r"[A-Za-z][A-Za-z '\-]*(?:: [A-Za-z][A-Za-z '\-]*)*")
+#: Said instead, by the kind of error, when the description is not only words.
+_PHRASES: tuple[tuple[type[HttpProcessingError], str], ...] = (
+    (BadHttpMethod, "invalid HTTP method"),
+    (BadStatusLine, "invalid HTTP request line"),
+    (InvalidURLError, "invalid request target"),
+    (InvalidHeader, "invalid HTTP header"),
+)
 
 _log = logging.getLogger(__name__)
 
@@ -41,19 +58,25 @@ def parser_error(exc: HttpProcessingError) -> EsError:
             "too_long_http_header_exception",
             f"HTTP header is larger than {MAX_HEADER_BYTES} bytes.",
         )
-    return bad_request("illegal_argument_exception", _description(exc.message))
+    return bad_request("illegal_argument_exception", _description(exc))
 
 
-def _description(message: str) -> str:
-    """aiohttp's words for what is wrong, cut where they start quoting the request."""
+def _description(exc: HttpProcessingError) -> str:
+    """aiohttp's words for what is wrong, cut where they start quoting the request; words
+    only, or else a fixed phrase for the kind of error (a request target is never echoed)."""
     words: list[str] = []
-    for line in message.splitlines():
+    for line in exc.message.splitlines():
         quote = _QUOTE.search(line)
         cut = len(line) if quote is None else quote.start()
         words.append(line[:cut].strip().rstrip(":").strip())
         if cut < len(line):
             break
-    return ": ".join(word for word in words if word) or "malformed HTTP request"
+    description = ": ".join(word for word in words if word)
+    if len(description.split()) > 1 and _WORDS.fullmatch(description):
+        return description
+    return next(
+        (phrase for kind, phrase in _PHRASES if isinstance(exc, kind)), "malformed HTTP request"
+    )
 
 
 def _error_response(error: EsError) -> web.Response:

@@ -109,6 +109,21 @@ def test_stream_bodies_keep_their_breaks_and_end_the_document() -> None:
     assert written.endswith("b: 1\n...\n")
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"body": {"string": "R\u00e9sum\u00e9..."}, "headers": {"A": ["1"]}},
+        {"string": '{"completion":[{"result":"line one\u2028line two"}]}', "z": 1},
+        {"a": "x\n\n", "{k}": "a |"},
+    ],
+    ids=["ends-in-dots", "line-separator", "bar-after-keep"],
+)
+def test_text_at_the_edges_of_the_styles_reads_back(document: dict[str, Any]) -> None:
+    written = dump(document)
+    assert written == pyyaml_dump(document)
+    assert yaml.safe_load(written) == document
+
+
 @pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_cassettes_are_rewritten_byte_for_byte(path: Path) -> None:
     data = read(path)

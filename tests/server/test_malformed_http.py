@@ -120,3 +120,10 @@ def test_the_official_client_reads_a_too_long_url_as_a_bad_request(es: Elasticse
 def test_a_url_within_the_limit_still_reaches_the_routes(es: Elasticsearch) -> None:
     with pytest.raises(NotFoundError):
         es.inference.get(inference_id="e" * 3000)
+
+
+def test_a_refused_request_target_is_not_echoed(server: MockInferServer) -> None:
+    raw = f"GET http://u:{SECRET}@[bad/?api_key={SECRET} HTTP/1.1\r\nHost: h\r\n\r\n"
+    status, _, body = send(server, raw.encode())
+    assert status == 400
+    assert body == envelope("illegal_argument_exception", "invalid request target")
