@@ -185,8 +185,12 @@ def _marker_settings(request: pytest.FixtureRequest) -> tuple[Settings, Any, lis
     return settings, cassette, faults
 
 
-def cassette_folder(request: pytest.FixtureRequest) -> Path:
-    """Where a test's cassettes live: `<dir>/cassettes/<module>/` by default."""
+@pytest.fixture
+def mockinfer_cassette_dir(request: pytest.FixtureRequest) -> Path:
+    """The folder of this test's cassettes: `<dir>/cassettes/<module>/`, or under the
+    `mockinfer_cassette_dir` ini key (relative to the root directory). Override it in a
+    `conftest.py` to put a directory's cassettes elsewhere (like pytest-recording's
+    `vcr_cassette_dir`)."""
     module = request.path.stem
     configured = request.config.getini("mockinfer_cassette_dir")
     if configured:
@@ -198,18 +202,29 @@ def cassette_folder(request: pytest.FixtureRequest) -> Path:
 _MAX_NAME_BYTES = 200
 
 
-def _cassette_path(request: pytest.FixtureRequest, named: Any) -> Path:
+def _file_name(name: str) -> str:
+    """A test's name as a file name: odd characters replaced, a long one shortened with a
+    stable digest that tells it apart."""
+    name = re.sub(r"[^\w\-.\[\]=,]", "_", name)
+    if len(name.encode()) > _MAX_NAME_BYTES:
+        digest = hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+        name = name.encode()[: _MAX_NAME_BYTES - 17].decode(errors="ignore") + "-" + digest
+    return name
+
+
+def _cassette_path(request: pytest.FixtureRequest, folder: Path, named: Any) -> Path:
     if named is None:
-        name = re.sub(r"[^\w\-.\[\]=,]", "_", request.node.name)
-        if len(name.encode()) > _MAX_NAME_BYTES:
-            # Long parametrize ids: keep a readable start and a digest that tells them apart.
-            digest = hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
-            name = name.encode()[: _MAX_NAME_BYTES - 17].decode(errors="ignore") + "-" + digest
-        return cassette_folder(request) / f"{name}.yaml"
+        test = _file_name(request.node.name)
+        if request.cls is None:
+            return folder / f"{test}.yaml"
+        path = folder / f"{_file_name(request.cls.__name__ + '.' + request.node.name)}.yaml"
+        # Cassettes named before classes were part of the name still play.
+        unclassed = folder / f"{test}.yaml"
+        return unclassed if unclassed.exists() and not path.exists() else path
     path = Path(os.fspath(named))
     if not path.suffix:
         path = path.with_suffix(".yaml")
-    return path if path.is_absolute() else cassette_folder(request) / path
+    return path if path.is_absolute() else folder / path
 
 
 @pytest.fixture
@@ -241,6 +256,7 @@ def mockinfer(
     mockinfer_server: MockInferServer,
     mockinfer_redaction: RedactionRules,
     mockinfer_before_record: Callable[[Interaction], Interaction | None] | None,
+    mockinfer_cassette_dir: Path,
 ) -> Iterator[MockinferHandle]:
     """A fake Elasticsearch inference service for this test: .url, .calls, .stub(), .fault()."""
     from mockinfer.engines.cassettes import open_cassette
@@ -250,7 +266,7 @@ def mockinfer(
     try:
         settings, named, faults = _marker_settings(request)
         models = [declared_model(spec) for spec in settings.models]
-        path = _cassette_path(request, named)
+        path = _cassette_path(request, Path(mockinfer_cassette_dir), named)
         engine = None
         if named is not None or settings.records or path.exists():
             engine = open_cassette(

@@ -14,7 +14,9 @@ from typing import Any
 
 from mockinfer.errors import ConfigurationError
 
-RECORD_MODES = ("none", "once", "new_episodes", "all")
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+#: Modes that record everything and replace the file with what they recorded.
+REPLACING_MODES = ("all", "rewrite")
 FALLBACKS = ("error", "synthesize")
 MATCHER_NAMES = ("method", "path", "query", "body", "host", "port", "scheme")
 DEFAULT_MATCHERS = ("method", "path", "body")

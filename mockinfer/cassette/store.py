@@ -24,7 +24,7 @@ from mockinfer.cassette.format import (
     write,
 )
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MatchIndex, Miss, describe
-from mockinfer.settings import RECORD_MODES
+from mockinfer.settings import RECORD_MODES, REPLACING_MODES
 
 
 class Cassette:
@@ -34,6 +34,9 @@ class Cassette:
     - `once`: record everything when the file does not exist yet, else replay only.
     - `new_episodes`: replay what matches, record what does not.
     - `all`: record everything; the file is replaced when saved.
+    - `rewrite`: as `all`, and a run that records nothing removes the file: the cassette
+      ends up holding exactly this run's recording (the old file stays until then, so a run
+      that fails half-way loses nothing).
     A corrupt file raises `CassetteError` here and is never overwritten.
     """
 
@@ -58,7 +61,9 @@ class Cassette:
                 self._opened = _stamp(path)
         self._loaded = loaded.interactions if loaded is not None else []
         self.existed = loaded is not None
-        interactions = [] if loaded is None or record_mode == "all" else loaded.interactions
+        interactions = (
+            [] if loaded is None or record_mode in REPLACING_MODES else loaded.interactions
+        )
         self.index = MatchIndex(interactions, matchers)
         self._recorded = 0
         #: Identities of the interactions saves wrote; they stay alive in the index.
@@ -72,12 +77,12 @@ class Cassette:
     @property
     def replays(self) -> bool:
         """Whether recorded interactions answer requests."""
-        return self.record_mode != "all"
+        return self.record_mode not in REPLACING_MODES
 
     @property
     def records(self) -> bool:
         """Whether requests that nothing answers are recorded from the upstream."""
-        return self.record_mode in ("new_episodes", "all") or (
+        return self.record_mode in ("new_episodes", *REPLACING_MODES) or (
             self.record_mode == "once" and not self.existed
         )
 
@@ -96,7 +101,7 @@ class Cassette:
                 "upstream)",
             )
         if not self.replays:
-            return Miss("no-match", "record_mode 'all' replays nothing")
+            return Miss("no-match", f"record_mode {self.record_mode!r} replays nothing")
         return self.index.play(request)
 
     def add(self, interaction: Interaction) -> None:
@@ -141,6 +146,9 @@ class Cassette:
         """
         with self._lock:
             if not self._recorded:
+                if self.record_mode == "rewrite":
+                    with journal.locked(self.path):
+                        self.path.unlink(missing_ok=True)
                 return 0
             with journal.locked(self.path):
                 _remove_cut_saves(self.path)
@@ -209,13 +217,13 @@ def _remove_cut_saves(path: Path) -> None:
 def _fold(path: Path) -> None:
     """Fold a journal left by a recorder that stopped before saving into the cassette.
 
-    A recorder in `all` mode meant to replace the file: its journal replaces it.
+    A recorder in `all` or `rewrite` mode meant to replace the file: its journal replaces it.
     """
     _remove_cut_saves(path)
     left = journal.entries(path)
     if left:
         on_disk = read(path)
-        replacing = any(e.record_mode == "all" for e in left)
+        replacing = any(e.record_mode in REPLACING_MODES for e in left)
         kept = [] if replacing or on_disk is None else on_disk.interactions
         write(path, CassetteData(kept + [e.interaction for e in left]))
     journal.discard(path)

@@ -396,3 +396,83 @@ def test_markers_merge_from_module_to_function(pytester: pytest.Pytester) -> Non
         """
     )
     _run(pytester).assert_outcomes(passed=2)
+
+
+def test_classes_name_their_cassettes_and_a_conftest_moves_the_folder(
+    pytester: pytest.Pytester, upstream: MockInferServer
+) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def mockinfer_cassette_dir(request):
+            return request.path.parent / "moved"
+        """
+    )
+    pytester.makepyfile(
+        test_classes=f"""
+        class TestA:
+            def test_x(self, mockinfer, mockinfer_es):
+                mockinfer_es.inference.text_embedding(inference_id="{E5}", input="from a")
+
+        class TestB:
+            def test_x(self, mockinfer, mockinfer_es):
+                mockinfer_es.inference.text_embedding(inference_id="{E5}", input="from b")
+        """
+    )
+    _run(
+        pytester, "--mockinfer-record-mode=once", f"--mockinfer-upstream={upstream.url}"
+    ).assert_outcomes(passed=2)
+    moved = pytester.path / "moved"
+    assert sorted(p.name for p in moved.iterdir()) == ["TestA.test_x.yaml", "TestB.test_x.yaml"]
+    assert '"from b"' in (moved / "TestB.test_x.yaml").read_text()
+    upstream.stop()
+    _run(pytester).assert_outcomes(passed=2)
+
+
+def test_a_cassette_named_before_classes_counted_still_plays(
+    pytester: pytest.Pytester, upstream: MockInferServer
+) -> None:
+    pytester.makepyfile(
+        test_old=f"""
+        class TestOld:
+            def test_x(self, mockinfer, mockinfer_es):
+                mockinfer_es.inference.text_embedding(inference_id="{E5}", input="old")
+                assert mockinfer.cassette.path.name == "test_x.yaml"
+        """
+    )
+    folder = pytester.path / "cassettes" / "test_old"
+    folder.mkdir(parents=True)
+    (folder / "test_x.yaml").write_text("interactions: []\nversion: 1\n")
+    _run(
+        pytester, "--mockinfer-record-mode=new_episodes", f"--mockinfer-upstream={upstream.url}"
+    ).assert_outcomes(passed=1)
+    assert '"old"' in (folder / "test_x.yaml").read_text()
+    assert not (folder / "TestOld.test_x.yaml").exists()
+
+
+def test_rewrite_records_a_cassette_afresh(
+    pytester: pytest.Pytester, upstream: MockInferServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        test_rewrite=f"""
+        import os
+
+        def test_x(mockinfer, mockinfer_es):
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input=os.environ["TEXT"])
+
+        def test_quiet(mockinfer):
+            pass
+        """
+    )
+    folder = pytester.path / "cassettes" / "test_rewrite"
+    folder.mkdir(parents=True)
+    (folder / "test_quiet.yaml").write_text("interactions: []\nversion: 1\n")
+    options = ("--mockinfer-record-mode=rewrite", f"--mockinfer-upstream={upstream.url}")
+    for text in ("first", "second"):
+        monkeypatch.setenv("TEXT", text)
+        _run(pytester, *options).assert_outcomes(passed=2)
+    recorded = (folder / "test_x.yaml").read_text()
+    assert '"second"' in recorded and '"first"' not in recorded
+    assert not (folder / "test_quiet.yaml").exists()  # it recorded nothing this time
