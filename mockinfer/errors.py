@@ -25,6 +25,8 @@ class CallTimeout(MockinferError, TimeoutError):
 class ReplayMiss(MockinferError):
     """A request that a cassette could not answer: no cassette, no match, or all played."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, summary: str = "") -> None:
         super().__init__(message)
         self.kind = kind
+        #: One line naming the request; the message adds the nearest recording.
+        self.summary = summary or message

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mockinfer.errors import ConfigurationError, MockinferError
+from mockinfer.errors import ConfigurationError, MockinferError, ReplayMiss
 from mockinfer.settings import (
     FALLBACKS,
     MATCHER_NAMES,
@@ -279,6 +280,7 @@ def mockinfer(
                 upstream_api_key=os.environ.get(UPSTREAM_API_KEY_ENV),
                 redaction=(mockinfer_redaction,),
                 before_record=mockinfer_before_record,
+                brief_misses=True,
             )
     except (MockinferError, ValueError) as exc:  # a bad setting, or a cassette naming its file
         pytest.fail(f"mockinfer: {exc}", pytrace=False)
@@ -302,7 +304,15 @@ def mockinfer(
             if len(failures) > 1
             else ""
         )
-        pytest.fail(f"mockinfer: {failures[0]}{more}", pytrace=False)
+        hint = ""
+        if any(isinstance(f, ReplayMiss) for f in failures):
+            upstream = settings.upstream or "<cluster-url>"
+            hint = (
+                "\nTo record this test's cassette again:\n  pytest "
+                f"{shlex.quote(request.node.nodeid)} --mockinfer-record-mode=rewrite "
+                f"--mockinfer-upstream={shlex.quote(upstream)}"
+            )
+        pytest.fail(f"mockinfer: {failures[0]}{more}{hint}", pytrace=False)
     if settings.fail_on_unplayed and cassette is not None:
         unplayed = cassette.index.unplayed()
         if unplayed:

@@ -63,9 +63,13 @@ class Miss:
     when the explanation is read: finding the nearest recorded request takes a pass over the
     cassette, wasted on a request that is then recorded or synthesized."""
 
-    def __init__(self, kind: str, explanation: str | Callable[[], str]) -> None:
+    def __init__(
+        self, kind: str, explanation: str | Callable[[], str], summary: str | None = None
+    ) -> None:
         self.kind = kind
         self._explanation = explanation
+        #: One line naming the request, without the search for the nearest recording.
+        self.summary = summary if summary is not None else str(explanation)
 
     @functools.cached_property
     def explanation(self) -> str:
@@ -129,12 +133,8 @@ class MatchIndex:
                 f"all {len(positions)} recorded interaction(s) matching {describe(request)} "
                 "were already played",
             )
-        return Miss(
-            "no-match",
-            lambda: (
-                f"no recorded interaction matches {describe(request)}; {self._nearest(request)}"
-            ),
-        )
+        summary = f"no recorded interaction matches {describe(request)}"
+        return Miss("no-match", lambda: f"{summary}; {self._nearest(request)}", summary)
 
     @property
     def interactions(self) -> list[Interaction]:
@@ -164,7 +164,7 @@ class MatchIndex:
                 key=lambda r: difflib.SequenceMatcher(None, describe(r), describe(request)).ratio(),
             )
         differences = "; ".join(_differences(nearest, request)) or "only matchers outside the body"
-        return f"nearest recorded: {describe(nearest)} (differs in {differences})"
+        return f"nearest recorded: {describe(nearest)}; what differs: {differences}"
 
 
 def _differences(recorded: RecordedRequest, live: RecordedRequest) -> list[str]:
@@ -201,8 +201,32 @@ def _json_differences(recorded: Any, live: Any, where: str) -> list[str]:
             for d in _json_differences(a, b, f"{where}[{i}]")
         ]
     if recorded != live:
+        if isinstance(recorded, str) and isinstance(live, str):
+            return [_text_difference(recorded, live, where)]
         return [f"{where}: recorded {_short(recorded)} vs live {_short(live)}"]
     return []
+
+
+#: Characters shown on each side of the first difference between two texts.
+_CONTEXT = 30
+
+
+def _text_difference(recorded: str, live: str, where: str) -> str:
+    """Where two texts first differ, with the text around that place in each."""
+    at = next(
+        (i for i, (a, b) in enumerate(zip(recorded, live, strict=False)) if a != b),
+        min(len(recorded), len(live)),
+    )
+
+    def around(text: str) -> str:
+        start = max(0, at - _CONTEXT)
+        shown = json.dumps(text[start : at + _CONTEXT], ensure_ascii=False)
+        return ("..." if start else "") + shown + ("..." if at + _CONTEXT < len(text) else "")
+
+    return (
+        f"{where} differs at character {at} of {len(recorded)} recorded / {len(live)} live: "
+        f"recorded {around(recorded)} vs live {around(live)}"
+    )
 
 
 def _short(value: Any) -> str:

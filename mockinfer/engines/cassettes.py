@@ -51,6 +51,9 @@ class CassetteEngine:
     #: Sees each recorded interaction (redacted) before it is kept: returns it, edited or
     #: not, or None to keep nothing. What it returns is redacted again.
     before_record: BeforeRecord | None = None
+    #: Whether a miss's 404 names the request only: the pytest plugin reports the whole
+    #: explanation once, when the test fails; `serve` has no other place for it.
+    brief_misses: bool = False
     #: Recordings still being relayed: saving waits for them (`settle`).
     _in_flight: int = 0
     _settled: threading.Condition = field(default_factory=threading.Condition)
@@ -170,7 +173,7 @@ class CassetteEngine:
 
 
 def _miss(miss: Miss) -> ReplayMiss:
-    return ReplayMiss(miss.kind, miss.explanation)
+    return ReplayMiss(miss.kind, miss.explanation, miss.summary)
 
 
 def open_cassette(
@@ -184,6 +187,7 @@ def open_cassette(
     upstream_api_key: str | None = None,
     redaction: Sequence[RedactionRules] = (),
     before_record: BeforeRecord | None = None,
+    brief_misses: bool = False,
 ) -> CassetteEngine:
     """Load a cassette and everything needed to replay and record it.
 
@@ -198,4 +202,5 @@ def open_cassette(
         recorder=recorder,
         redactor=Redactor(tuple(redaction)),
         before_record=before_record,
+        brief_misses=brief_misses,
     )

@@ -58,6 +58,22 @@ def test_a_miss_names_the_nearest_request_when_its_explanation_is_read(
     miss = index.play(interaction("what is elastic?", "").request)
     assert isinstance(miss, Miss) and miss.kind == "no-match"
     assert looked == []  # recording or synthesizing the request never pays for it
-    assert 'body.input: recorded "what is elastic" vs live "what is elastic?"' in (miss.explanation)
+    assert (
+        "body.input differs at character 15 of 15 recorded / 16 live: "
+        'recorded "what is elastic" vs live "what is elastic?"'
+    ) in miss.explanation
     assert len(looked) == 1
     assert miss.explanation == miss.explanation and len(looked) == 1
+
+
+def test_a_long_prompt_that_changed_at_its_end_shows_where() -> None:
+    start = "Summarise the quarterly report in three bullet points. " * 4
+    index = MatchIndex([interaction(start + "Be brief.", "x")], DEFAULT_MATCHERS)
+    miss = index.play(interaction(start + "Be thorough.", "").request)
+    assert isinstance(miss, Miss)
+    at = len(start) + 3
+    assert f"body.input differs at character {at} of {at + 6} recorded / {at + 9} live" in (
+        miss.explanation
+    )
+    assert 'recorded ..."rt in three bullet points. Be brief."' in miss.explanation
+    assert 'live ..."rt in three bullet points. Be thorough."' in miss.explanation

@@ -260,7 +260,7 @@ def test_query_matcher_tells_queries_apart_but_not_volatile_parameters(
     with server.use_cassette(cassette, matchers=with_query):
         miss = send(server.url, path + "?flavour=other", {"input": "a"})
         volatile = send(server.url, path + "?timeout=5s&flavour=plain", {"input": "a"})
-    assert "(differs in query)" in assert_miss(miss, server, "no-match")
+    assert "; what differs: query" in assert_miss(miss, server, "no-match")
     assert volatile.json() == {"ok": 1}
 
 
@@ -340,8 +340,9 @@ def test_no_match_names_the_request_the_nearest_recording_and_what_differs(
         resp = send(server.url, "/_inference/completion/my-llm", {"input": "hello there"})
     assert assert_miss(resp, server, "no-match") == (
         'no recorded interaction matches POST /_inference/completion/my-llm {"input": "hello there"}; '
-        'nearest recorded: POST /_inference/completion/my-llm {"input": "hello world"} '
-        '(differs in body.input: recorded "hello world" vs live "hello there")'
+        'nearest recorded: POST /_inference/completion/my-llm {"input": "hello world"}'
+        "; what differs: body.input differs at character 6 of 11 recorded / 11 live: "
+        'recorded "hello world" vs live "hello there"'
     )
     with server.use_cassette(cassette):
         other = raw_request(server.url, "PUT", "/_inference/rerank/r", b'{"query":"q"}', JSON)
@@ -350,7 +351,7 @@ def test_no_match_names_the_request_the_nearest_recording_and_what_differs(
         'no recorded interaction matches PUT /_inference/rerank/r {"query":"q"}'
     )
     assert "nearest recorded: POST /_inference/rerank/r" in message
-    assert "differs in method; body.input (recorded only)" in message
+    assert "what differs: method; body.input (recorded only)" in message
 
 
 def test_no_cassette_miss_is_its_own_kind(server: MockInferServer, tmp_path: Path) -> None:

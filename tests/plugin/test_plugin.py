@@ -476,3 +476,37 @@ def test_rewrite_records_a_cassette_afresh(
     recorded = (folder / "test_x.yaml").read_text()
     assert '"second"' in recorded and '"first"' not in recorded
     assert not (folder / "test_quiet.yaml").exists()  # it recorded nothing this time
+
+
+def test_a_miss_is_explained_once_with_the_command_that_records_it_again(
+    pytester: pytest.Pytester, upstream: MockInferServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        test_prompt=f"""
+        import os
+
+        def test_prompt(mockinfer, mockinfer_es):
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input=os.environ["TEXT"])
+        """
+    )
+    prompt = "Summarise the quarterly report in three bullet points. " * 3
+    monkeypatch.setenv("TEXT", prompt + "Be brief.")
+    _run(
+        pytester, "--mockinfer-record-mode=once", f"--mockinfer-upstream={upstream.url}"
+    ).assert_outcomes(passed=1)
+    monkeypatch.setenv("TEXT", prompt + "Be thorough.")
+    result = _run(pytester)
+    result.assert_outcomes(failed=1, errors=1)
+    output = result.stdout.str()
+    assert output.count("nearest recorded:") == 1  # in the teardown report only
+    assert "failure says what differs)')" in output  # the client's 404: the request only
+    at = len(prompt) + 3
+    assert f"body.input differs at character {at} of {at + 6} recorded" in output
+    assert 'vs live ..."rt in three bullet points. Be thorough."' in output
+    result.stdout.fnmatch_lines(
+        [
+            "*To record this test's cassette again:*",
+            "*pytest test_prompt.py::test_prompt --mockinfer-record-mode=rewrite "
+            "--mockinfer-upstream='<cluster-url>'*",
+        ]
+    )

@@ -51,7 +51,10 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
         decision = engine.decide(live)
     except ReplayMiss as miss:
         state.failures.append(miss)
-        raise EsError(404, "replay_miss_exception", str(miss)) from None
+        reason = str(miss)
+        if engine.brief_misses and miss.summary != reason:
+            reason = f"{miss.summary} (the test's failure says what differs)"
+        raise EsError(404, "replay_miss_exception", reason) from None
     if decision is Action.SYNTHESIZE:
         return await following(request)
     exchange = request[EXCHANGE]
