@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mockinfer.generators.timing import INSTANT, REALISTIC, TimingProfile
     from mockinfer.server.runner import MockInferServer
     from mockinfer.wire.models import TrainedModel
+    from mockinfer.wire.sse import SseEvent, read_events, streamed_text
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,9 @@ _LAZY = {
     "TimingProfile": "mockinfer.generators.timing",
     "INSTANT": "mockinfer.generators.timing",
     "REALISTIC": "mockinfer.generators.timing",
+    "SseEvent": "mockinfer.wire.sse",
+    "read_events": "mockinfer.wire.sse",
+    "streamed_text": "mockinfer.wire.sse",
 }
 
 __all__ = [
@@ -60,11 +64,14 @@ __all__ = [
     "RedactionRules",
     "ReplayMiss",
     "ServerError",
+    "SseEvent",
     "Stub",
     "StubToolCall",
     "TimingProfile",
     "TrainedModel",
     "__version__",
+    "read_events",
+    "streamed_text",
 ]
 
 

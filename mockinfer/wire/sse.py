@@ -7,7 +7,9 @@ and a blank line. The stream ends with a `[DONE]` message event; a failure ends 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 BOM = "\ufeff".encode()
 CONTENT_TYPE = "text/event-stream"
@@ -35,6 +37,35 @@ class SseEvent:
     event: str
     data: str
     raw: bytes
+
+    @property
+    def done(self) -> bool:
+        """Whether this is the `[DONE]` that ends a complete stream."""
+        return self.data == DONE_DATA.decode()
+
+    def json(self) -> Any:
+        """The event's data parsed (a chunk, a delta, or an error body)."""
+        return json.loads(self.data)
+
+
+def read_events(body: bytes | str) -> list[SseEvent]:
+    """The events of a `_stream` response, as a test reads them: from the official client's
+    `perform_request(...).body` (text) or from any HTTP client's bytes."""
+    return decode_events(body.encode("utf-8") if isinstance(body, str) else body)
+
+
+def streamed_text(events: list[SseEvent]) -> str:
+    """The text a completion or chat completion stream carries: its deltas joined."""
+    pieces: list[str] = []
+    for event in events:
+        if event.event != "message" or event.done:
+            continue
+        chunk = event.json()
+        for delta in chunk.get("completion", ()):
+            pieces.append(delta.get("delta", ""))
+        for choice in chunk.get("choices", ()):
+            pieces.append((choice.get("delta") or {}).get("content") or "")
+    return "".join(pieces)
 
 
 def decode_events(stream: bytes) -> list[SseEvent]:
