@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mockinfer import cassette_commands
 from mockinfer.backend import Backend, CallJournal
 from mockinfer.cassette.check import cassette_files, check_file
 from mockinfer.cassette.format import CassetteError
@@ -110,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check = commands.add_parser("check", help="fail when cassettes hold anything like a credential")
     check.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
+    cassette_commands.add_commands(commands)
     return parser
 
 
@@ -208,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _run_check(args.paths)
+    if args.command == "cassette":
+        return cassette_commands.run(args)
     return _run_serve(args)
 
 

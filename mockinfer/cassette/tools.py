@@ -1,0 +1,158 @@
+"""What `mockinfer cassette` does to cassette files: inspect, re-time and scrub them.
+
+Every rewrite goes through `format.write` (atomic, permissions kept), and only when something
+changed; a cassette mockinfer wrote keeps every byte that was not changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import statistics
+import zlib
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from mockinfer.cassette.format import (
+    CassetteData,
+    Interaction,
+    RecordedEvent,
+    RecordedResponse,
+)
+from mockinfer.cassette.redact import Redactor
+
+#: Width of a stream's timeline in the terminal, in characters.
+TIMELINE_WIDTH = 60
+
+
+@dataclass(frozen=True)
+class Row:
+    """One interaction as `inspect` lists it."""
+
+    number: int
+    method: str
+    path: str
+    inference_id: str
+    status: int
+    size: int
+    events: int | None
+    duration: float | None
+
+
+def rows(data: CassetteData) -> list[Row]:
+    """The table `inspect` prints: one row per interaction, in recorded order."""
+    out = []
+    for number, interaction in enumerate(data.interactions):
+        request, response = interaction.request, interaction.response
+        path = urlsplit(request.uri).path
+        events = response.events
+        out.append(
+            Row(
+                number=number,
+                method=request.method,
+                path=path,
+                inference_id=_inference_id(path),
+                status=response.status,
+                size=len(response.body),
+                events=None if events is None else len(events),
+                duration=events[-1].offset if events else None,
+            )
+        )
+    return out
+
+
+def _inference_id(path: str) -> str:
+    parts = [p for p in path.split("/") if p]
+    if not parts or parts[0] != "_inference":
+        return ""
+    named = [p for p in parts[1:] if not p.startswith("_")]
+    return named[-1] if named else ""
+
+
+def timeline(events: tuple[RecordedEvent, ...], width: int = TIMELINE_WIDTH) -> str:
+    """A stream's events on one line of the terminal, and its timing in figures.
+
+    `|` marks an event at its offset (`#` where several share a column), over the stream's
+    duration; then the time to the first event and the gaps between events.
+    """
+    if not events:
+        return "(no events)"
+    duration = events[-1].offset
+    columns = [0] * width
+    for event in events:
+        column = min(width - 1, int(event.offset / duration * (width - 1))) if duration else 0
+        columns[column] += 1
+    line = "".join(" " if n == 0 else "|" if n == 1 else "#" for n in columns)
+    gaps = [b.offset - a.offset for a, b in itertools.pairwise(events)]
+    figures = f"first event at {events[0].offset * 1000:.1f} ms"
+    if gaps:
+        figures += (
+            f", gaps {min(gaps) * 1000:.1f} / {statistics.median(gaps) * 1000:.1f} / "
+            f"{max(gaps) * 1000:.1f} ms (min / median / max)"
+        )
+    return f"0 [{line}] {duration:.3f} s\n  {figures}"
+
+
+def retimed(
+    data: CassetteData,
+    *,
+    factor: float | None = None,
+    cap: float | None = None,
+    gap: float | None = None,
+) -> CassetteData:
+    """Stream offsets rewritten: scaled by `factor`, each gap (the wait before the first
+    event included) cut to at most `cap` seconds, or every gap set to `gap` seconds."""
+    interactions = []
+    for interaction in data.interactions:
+        events = interaction.response.events
+        if not events:
+            interactions.append(interaction)
+            continue
+        waits = [events[0].offset] + [b.offset - a.offset for a, b in itertools.pairwise(events)]
+        if factor is not None:
+            waits = [w * factor for w in waits]
+        if cap is not None:
+            waits = [min(w, cap) for w in waits]
+        if gap is not None:
+            waits = [gap] * len(waits)
+        offset, moved = 0.0, []
+        for wait, event in zip(waits, events, strict=True):
+            offset += wait
+            moved.append(RecordedEvent(offset, event.raw))
+        response = replace(interaction.response, events=tuple(moved))
+        interactions.append(Interaction(interaction.request, response))
+    return CassetteData(interactions)
+
+
+def scrubbed(data: CassetteData, redactor: Redactor) -> CassetteData:
+    """Every interaction redacted by the recorder's rules, everything else left as it is."""
+    return CassetteData([_scrubbed(i, redactor) for i in data.interactions])
+
+
+def _scrubbed(interaction: Interaction, redactor: Redactor) -> Interaction:
+    request, response = interaction.request, interaction.response
+    request = replace(
+        request,
+        uri=redactor.uri(request.uri),
+        headers=tuple(redactor.headers(request.headers)),
+        body=redactor.body(request.body),
+    )
+    headers = tuple(redactor.headers(response.headers))
+    if response.events is not None:
+        events = tuple(RecordedEvent(e.offset, redactor.stream(e.raw)) for e in response.events)
+        body = b"".join(e.raw for e in events)
+        return Interaction(request, replace(response, headers=headers, body=body, events=events))
+    return Interaction(request, replace(response, headers=headers, body=_body(response, redactor)))
+
+
+def _body(response: RecordedResponse, redactor: Redactor) -> bytes:
+    """The body redacted; a compressed one is redacted inflated and compressed again."""
+    decoded = response.decoded_body()
+    if decoded is response.body:
+        return redactor.body(response.body)
+    cleaned = redactor.body(decoded)
+    if cleaned == decoded:
+        return response.body
+    if (response.header("Content-Encoding") or "").lower() == "gzip":
+        return gzip.compress(cleaned, mtime=0)
+    return zlib.compress(cleaned)

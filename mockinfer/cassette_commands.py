@@ -1,0 +1,147 @@
+"""`mockinfer cassette <verb>`: inspect, re-time and scrub cassette files and folders.
+
+Exit codes: 0 done (or, for `scrub --dry-run`, nothing to scrub); 1 `scrub --dry-run` found
+something to scrub; 2 a path that does not exist or a file that is not a readable cassette
+(the other files are still handled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mockinfer.cassette.check import cassette_files, check_file
+from mockinfer.cassette.format import CassetteData, CassetteError, read, write
+from mockinfer.cassette.redact import Redactor
+from mockinfer.cassette.tools import retimed, rows, scrubbed, timeline
+
+EXIT_CODES = (
+    "exit codes: 0 done; 1 (scrub --dry-run) something would be scrubbed; "
+    "2 a missing path or an unreadable cassette"
+)
+
+
+def _positive(value: str) -> float:
+    number = _seconds(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {value!r}")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"a finite number of seconds >= 0, not {value!r}")
+    return number
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `cassette` and its verbs to the `mockinfer` command line."""
+    cassette = commands.add_parser(
+        "cassette", help="inspect, re-time or scrub cassettes", epilog=EXIT_CODES
+    )
+    verbs = cassette.add_subparsers(dest="verb", required=True)
+    inspect = verbs.add_parser(
+        "inspect",
+        help="list every interaction; draw each stream's timeline",
+        epilog=EXIT_CODES,
+    )
+    inspect.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
+    retime = verbs.add_parser(
+        "retime", help="rewrite the offsets of stream events, in place", epilog=EXIT_CODES
+    )
+    retime.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
+    how = retime.add_mutually_exclusive_group(required=True)
+    how.add_argument("--factor", type=_positive, help="scale every offset by this factor")
+    how.add_argument("--cap", type=_seconds, help="cut every wait to at most this many seconds")
+    how.add_argument("--gap", type=_seconds, help="make every wait this many seconds")
+    scrub = verbs.add_parser(
+        "scrub",
+        help="redact existing cassettes (vcrpy's too) by the recorder's rules, in place",
+        epilog=EXIT_CODES,
+    )
+    scrub.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
+    scrub.add_argument(
+        "--dry-run", action="store_true", help="list what would change, change nothing"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out `mockinfer cassette <verb>`."""
+    if args.verb == "inspect":
+        return _each(args.paths, _inspect)
+    if args.verb == "retime":
+        return _each(
+            args.paths,
+            lambda path, data: _rewrite(
+                path, data, retimed(data, factor=args.factor, cap=args.cap, gap=args.gap)
+            ),
+        )
+    if args.dry_run:
+        return _dry_scrub(args.paths)
+    redactor = Redactor()
+    return _each(args.paths, lambda path, data: _rewrite(path, data, scrubbed(data, redactor)))
+
+
+def _each(paths: list[Path], action: Callable[[Path, CassetteData], None]) -> int:
+    """Run `action` on every cassette under `paths`; 2 when one could not be read."""
+    status = 0
+    for path in paths:
+        if not path.exists():
+            print(f"mockinfer: no such file or folder: {path}", file=sys.stderr)
+            status = 2
+            continue
+        for file in cassette_files(path):
+            try:
+                data = read(file)
+            except CassetteError as exc:
+                print(f"mockinfer: {exc}", file=sys.stderr)
+                status = 2
+                continue
+            if data is not None:
+                action(file, data)
+    return status
+
+
+def _inspect(path: Path, data: CassetteData) -> None:
+    print(f"{path}: {len(data.interactions)} interaction(s)")
+    head = f"{'#':>4}  {'method':<7}{'path':<48}{'inference id':<26}{'status':>6}"
+    print(head + f"{'bytes':>10}{'events':>8}{'duration':>10}")
+    for row in rows(data):
+        events = "" if row.events is None else str(row.events)
+        duration = "" if row.duration is None else f"{row.duration:.3f} s"
+        print(
+            f"{row.number:>4}  {row.method:<7}{row.path[:47]:<48}{row.inference_id[:25]:<26}"
+            f"{row.status:>6}{row.size:>10}{events:>8}{duration:>10}"
+        )
+    for number, interaction in enumerate(data.interactions):
+        if interaction.response.events is not None:
+            print(f"  stream #{number}: {timeline(interaction.response.events)}")
+
+
+def _rewrite(path: Path, before: CassetteData, after: CassetteData) -> None:
+    if after.interactions == before.interactions:
+        print(f"{path}: unchanged")
+        return
+    changed = sum(a != b for a, b in zip(after.interactions, before.interactions, strict=True))
+    write(path, after)
+    print(f"{path}: {changed} interaction(s) rewritten")
+
+
+def _dry_scrub(paths: list[Path]) -> int:
+    found = 0
+
+    def report(path: Path, _: CassetteData) -> None:
+        nonlocal found
+        for finding in check_file(path):
+            print(f"{path}: would scrub {finding}")
+            found += 1
+
+    status = _each(paths, report)
+    return status or (1 if found else 0)
