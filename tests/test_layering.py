@@ -39,7 +39,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     ROOT: frozenset({"wire", "generators", "cassette", "backend", "engines", "dialects", "server"}),
 }
 #: Front doors: they may import anything in the package.
-TOP = frozenset({"pytest_plugin", "cli", "__main__"})
+TOP = frozenset({"pytest_plugin", "cli", "cassette_commands", "__main__"})
 
 AIOHTTP_WEB_LAYER = "server"
 PYTEST_LAYER = "pytest_plugin"
