@@ -1,8 +1,8 @@
-"""`mockinfer cassette <verb>`: inspect, re-time and scrub cassette files and folders.
+"""`mockinfer cassette <verb>`: inspect, compare, re-time and scrub cassettes.
 
-Exit codes: 0 done (or, for `scrub --dry-run`, nothing to scrub); 1 `scrub --dry-run` found
-something to scrub; 2 a path that does not exist or a file that is not a readable cassette
-(the other files are still handled).
+Exit codes: 0 done (for `diff`, the same; for `scrub --dry-run`, nothing to scrub); 1 `diff`
+found differences or `scrub --dry-run` something to scrub; 2 a path that does not exist or a
+file that is not a readable cassette (the other files are still handled).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from mockinfer.cassette.check import cassette_files, check_file
 from mockinfer.cassette.format import CassetteData, CassetteError, read, write
 from mockinfer.cassette.redact import Redactor
-from mockinfer.cassette.tools import retimed, rows, scrubbed, timeline
+from mockinfer.cassette.tools import diff, retimed, rows, scrubbed, timeline
 
 EXIT_CODES = (
     "exit codes: 0 done; 1 (scrub --dry-run) something would be scrubbed; "
@@ -44,7 +44,7 @@ def _seconds(value: str) -> float:
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `cassette` and its verbs to the `mockinfer` command line."""
     cassette = commands.add_parser(
-        "cassette", help="inspect, re-time or scrub cassettes", epilog=EXIT_CODES
+        "cassette", help="inspect, compare, re-time or scrub cassettes", epilog=EXIT_CODES
     )
     verbs = cassette.add_subparsers(dest="verb", required=True)
     inspect = verbs.add_parser(
@@ -53,6 +53,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EXIT_CODES,
     )
     inspect.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
+    compare = verbs.add_parser(
+        "diff",
+        help="what differs between two cassettes, interaction by interaction",
+        epilog="exit codes: 0 the same; 1 they differ; 2 a file is missing or unreadable",
+    )
+    compare.add_argument("first", type=Path, help="a cassette (the old one)")
+    compare.add_argument("second", type=Path, help="a cassette (the new one)")
+    compare.add_argument(
+        "--timing",
+        type=_seconds,
+        default=0.05,
+        help="report a stream event whose wait changed by more than this (seconds, default 0.05)",
+    )
     retime = verbs.add_parser(
         "retime", help="rewrite the offsets of stream events, in place", epilog=EXIT_CODES
     )
@@ -76,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     """Carry out `mockinfer cassette <verb>`."""
     if args.verb == "inspect":
         return _each(args.paths, _inspect)
+    if args.verb == "diff":
+        return _diff(args.first, args.second, args.timing)
     if args.verb == "retime":
         return _each(
             args.paths,
@@ -132,6 +147,25 @@ def _rewrite(path: Path, before: CassetteData, after: CassetteData) -> None:
     changed = sum(a != b for a, b in zip(after.interactions, before.interactions, strict=True))
     write(path, after)
     print(f"{path}: {changed} interaction(s) rewritten")
+
+
+def _diff(first: Path, second: Path, timing: float) -> int:
+    loaded = []
+    for path in (first, second):
+        try:
+            data = read(path)
+        except CassetteError as exc:
+            print(f"mockinfer: {exc}", file=sys.stderr)
+            return 2
+        if data is None:
+            print(f"mockinfer: no such cassette: {path}", file=sys.stderr)
+            return 2
+        loaded.append(data)
+    changes = diff(loaded[0], loaded[1], timing=timing)
+    for change in changes:
+        print(change)
+    print(f"{len(changes)} difference(s)", file=sys.stderr)
+    return 1 if changes else 0
 
 
 def _dry_scrub(paths: list[Path]) -> int:

@@ -1,4 +1,4 @@
-"""What `mockinfer cassette` does to cassette files: inspect, re-time and scrub them.
+"""What `mockinfer cassette` does to cassette files: inspect, compare, re-time and scrub them.
 
 Every rewrite goes through `format.write` (atomic, permissions kept), and only when something
 changed; a cassette mockinfer wrote keeps every byte that was not changed.
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import json
+import math
 import statistics
 import zlib
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from mockinfer.cassette.format import (
@@ -19,6 +22,7 @@ from mockinfer.cassette.format import (
     RecordedEvent,
     RecordedResponse,
 )
+from mockinfer.cassette.matching import DEFAULT_MATCHERS, MatchIndex, describe
 from mockinfer.cassette.redact import Redactor
 
 #: Width of a stream's timeline in the terminal, in characters.
@@ -156,3 +160,126 @@ def _body(response: RecordedResponse, redactor: Redactor) -> bytes:
     if (response.header("Content-Encoding") or "").lower() == "gzip":
         return gzip.compress(cleaned, mtime=0)
     return zlib.compress(cleaned)
+
+
+#: Lists of numbers this long are vectors: a diff summarises them instead of listing values.
+_VECTOR = 8
+
+
+def diff(before: CassetteData, after: CassetteData, *, timing: float = 0.05) -> list[str]:
+    """What differs between two cassettes, interaction by interaction.
+
+    Interactions are paired by method, path and body (the default matchers), in recorded
+    order; for each pair the status, the JSON paths of the bodies that differ (vectors
+    summarised by dimensions, norms and cosine) and stream events that differ, or whose
+    wait differs by more than `timing` seconds. Empty when the two hold the same.
+    """
+    index = MatchIndex(after.interactions, DEFAULT_MATCHERS)
+    lines: list[str] = []
+    for number, old in enumerate(before.interactions):
+        new = index.play(old.request)
+        label = f"#{number} {describe(old.request)}"
+        if not isinstance(new, Interaction):
+            lines.append(f"only in the first: {label}")
+            continue
+        changes = _response_changes(old.response, new.response, timing)
+        lines.extend(f"{label}: {change}" for change in changes)
+    lines.extend(f"only in the second: {describe(i.request)}" for i in index.unplayed())
+    return lines
+
+
+def _response_changes(old: RecordedResponse, new: RecordedResponse, timing: float) -> list[str]:
+    changes = []
+    if old.status != new.status:
+        changes.append(f"status {old.status} -> {new.status}")
+    if old.events is not None or new.events is not None:
+        return changes + _stream_changes(old.events or (), new.events or (), timing)
+    changes += _value_changes(_json(old.decoded_body()), _json(new.decoded_body()), "body")
+    return changes
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        return body
+
+
+def _stream_changes(
+    old: tuple[RecordedEvent, ...], new: tuple[RecordedEvent, ...], timing: float
+) -> list[str]:
+    changes = []
+    if len(old) != len(new):
+        changes.append(f"{len(old)} events -> {len(new)}")
+    for number, (a, b) in enumerate(zip(old, new, strict=False)):
+        if a.raw != b.raw:
+            changes += _value_changes(
+                _json(_event_data(a.raw)), _json(_event_data(b.raw)), f"events[{number}]"
+            )
+    old_waits, new_waits = _waits(old), _waits(new)
+    for number, (a_wait, b_wait) in enumerate(zip(old_waits, new_waits, strict=False)):
+        if abs(a_wait - b_wait) > timing:
+            changes.append(
+                f"events[{number}] waits {a_wait * 1000:.1f} ms -> {b_wait * 1000:.1f} ms"
+            )
+    return changes
+
+
+def _event_data(raw: bytes) -> bytes:
+    lines = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    return b"\n".join(line[5:].lstrip(b" ") for line in lines if line.startswith(b"data:"))
+
+
+def _waits(events: tuple[RecordedEvent, ...]) -> list[float]:
+    if not events:
+        return []
+    return [events[0].offset] + [b.offset - a.offset for a, b in itertools.pairwise(events)]
+
+
+def _value_changes(old: Any, new: Any, where: str) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in list(old) + [k for k in new if k not in old]:
+            if key not in new:
+                out.append(f"{where}.{key} removed")
+            elif key not in old:
+                out.append(f"{where}.{key} added")
+            else:
+                out += _value_changes(old[key], new[key], f"{where}.{key}")
+        return out
+    if _is_vector(old) and _is_vector(new):
+        return [] if old == new else [_vector_change(old, new, where)]
+    if isinstance(old, list) and isinstance(new, list):
+        out = [f"{where}: {len(old)} items -> {len(new)}"] if len(old) != len(new) else []
+        for number, (a, b) in enumerate(zip(old, new, strict=False)):
+            out += _value_changes(a, b, f"{where}[{number}]")
+        return out
+    if old != new:
+        return [f"{where}: {_short(old)} -> {_short(new)}"]
+    return []
+
+
+def _is_vector(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) >= _VECTOR
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _vector_change(old: list[float], new: list[float], where: str) -> str:
+    if len(old) != len(new):
+        return f"{where}: a vector of {len(old)} dimensions -> {len(new)}"
+    old_norm = math.sqrt(sum(v * v for v in old))
+    new_norm = math.sqrt(sum(v * v for v in new))
+    dot = sum(a * b for a, b in zip(old, new, strict=True))
+    cosine = dot / (old_norm * new_norm) if old_norm and new_norm else 0.0
+    return (
+        f"{where}: a vector of {len(old)} dimensions changed "
+        f"(norm {old_norm:.4f} -> {new_norm:.4f}, cosine {cosine:.4f})"
+    )
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

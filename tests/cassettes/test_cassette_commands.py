@@ -177,3 +177,50 @@ def test_scrub_cleans_a_vcrpy_cassette_that_vcrpy_still_reads(tmp_path: Path) ->
     requests, responses = FilesystemPersister.load_cassette(str(cassette), yamlserializer)
     assert requests[0].headers["Authorization"] == "ApiKey REDACTED"
     assert json.loads(responses[0]["body"]["string"]) == {"text_embedding": [{"embedding": [0.5]}]}
+
+
+def embedding_cassette(path: Path, vector: list[float], status: int = 200) -> None:
+    request = RecordedRequest(
+        "POST", "http://cluster:9200/_inference/text_embedding/e5", b'{"input":"harbour"}'
+    )
+    answer = {"text_embedding": [{"embedding": vector}]}
+    response = RecordedResponse(
+        status, (("Content-Type", "application/json"),), json.dumps(answer).encode()
+    )
+    write(path, CassetteData([Interaction(request, response)]))
+
+
+def test_diff_summarises_vectors_and_names_what_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    embedding_cassette(old, [1.0, 0.0] * 192)
+    embedding_cassette(new, [1.0, 1.0] * 192, status=201)
+    assert main(["cassette", "diff", str(old), str(old)]) == 0
+    assert main(["cassette", "diff", str(old), str(new)]) == 1
+    out = capsys.readouterr().out
+    assert "status 200 -> 201" in out
+    assert (
+        "body.text_embedding[0].embedding: a vector of 384 dimensions changed "
+        "(norm 13.8564 -> 19.5959, cosine 0.7071)"
+    ) in out
+    assert "0.0" not in out  # no values listed
+
+
+def test_diff_reports_stream_timing_and_interactions_on_one_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slower = tmp_path / "slower.yaml"
+    shutil.copy(STREAM, slower)
+    assert main(["cassette", "retime", str(slower), "--factor", "2"]) == 0
+    first_wait = offsets(STREAM)[0] * 1000
+    capsys.readouterr()
+    assert main(["cassette", "diff", str(STREAM), str(slower), "--timing", "0.2"]) == 1
+    out = capsys.readouterr().out
+    assert f"events[0] waits {first_wait:.1f} ms -> {2 * first_wait:.1f} ms" in out
+    assert out.count("waits") == sum(w > 0.2 for w in waits(STREAM))
+    assert main(["cassette", "diff", str(STREAM), str(EXAMPLES / "rerank.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "only in the first: #0 POST /_inference/completion/openai-completion/_stream" in out
+    assert "only in the second: POST /_inference/rerank/cohere-rerank" in out
+    assert main(["cassette", "diff", str(STREAM), str(tmp_path / "missing.yaml")]) == 2
