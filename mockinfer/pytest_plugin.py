@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from mockinfer.server.runner import MockInferServer
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+#: With `--mockinfer-prune`: per cassette file, the positions of the interactions played.
+PLAYED_KEY = pytest.StashKey[dict[Path, set[int]]]()
 _HELP = {
     "record_mode": f"record mode: {', '.join(RECORD_MODES)} (default none: replay only)",
     "fallback": f"for requests no cassette interaction matches: {', '.join(FALLBACKS)}",
@@ -71,6 +73,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(f"mockinfer_{name}", _HELP[name], default=None)
     for key, what in _REDACT_INI.items():
         parser.addini(key, f"{what} to redact besides the built-in patterns (names)", type="args")
+    group.addoption(
+        "--mockinfer-prune",
+        action="store_true",
+        dest="mockinfer_prune",
+        help="after a whole run that passed, drop from each cassette it used the interactions "
+        "no test played (record mode none, one process)",
+    )
     parser.addini(
         "mockinfer_cassette_dir",
         "folder of cassettes, relative to the rootdir (default: cassettes/ beside each module)",
@@ -102,6 +111,43 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigurationError as exc:
         raise pytest.UsageError(f"mockinfer: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
+    if config.getoption("mockinfer_prune"):
+        if settings.record_mode != "none":
+            raise pytest.UsageError("mockinfer: --mockinfer-prune replays only: record mode none")
+        if getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
+            raise pytest.UsageError(
+                "mockinfer: --mockinfer-prune needs every play in one process: run it without "
+                "pytest-xdist (-p no:xdist or -n 0)"
+            )
+        config.stash[PLAYED_KEY] = {}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With `--mockinfer-prune`, drop what no test played from the cassettes the run used."""
+    played = session.config.stash.get(PLAYED_KEY, None)
+    if played is None:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if exitstatus != 0:
+        lines = ["mockinfer: nothing pruned: the run did not pass, so its plays are not whole"]
+    else:
+        from mockinfer.cassette.format import CassetteData, read, write
+
+        lines = []
+        for path, positions in sorted(played.items()):
+            data = read(path)
+            if data is None or len(positions) == len(data.interactions):
+                continue
+            kept = [i for n, i in enumerate(data.interactions) if n in positions]
+            write(path, CassetteData(kept))
+            lines.append(
+                f"mockinfer: pruned {len(data.interactions) - len(kept)} unplayed "
+                f"interaction(s) from {path}"
+            )
+        lines = lines or ["mockinfer: nothing to prune: every interaction played"]
+    for line in lines:
+        if reporter is not None:
+            reporter.write_line(line)
 
 
 class MockinferHandle:
@@ -297,6 +343,9 @@ def mockinfer(
         cassette = server.eject_cassette()
     except MockinferError as exc:  # a cassette that cannot be saved: its journal keeps it
         pytest.fail(f"mockinfer: {exc}", pytrace=False)
+    played = request.config.stash.get(PLAYED_KEY, None)
+    if played is not None and cassette is not None:
+        played.setdefault(cassette.path.resolve(), set()).update(cassette.index.played())
     failures = server.take_failures()
     if failures:
         more = (

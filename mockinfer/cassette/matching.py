@@ -142,6 +142,11 @@ class MatchIndex:
         with self._lock:
             return list(self._interactions)
 
+    def played(self) -> set[int]:
+        """The positions, in recorded order, of the interactions requests played."""
+        with self._lock:
+            return set(self._played)
+
     def unplayed(self) -> list[Interaction]:
         """Interactions no request has played yet, in recorded order."""
         with self._lock:

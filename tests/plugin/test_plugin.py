@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from collections.abc import Iterator
@@ -10,6 +11,14 @@ from pathlib import Path
 import pytest
 
 from mockinfer import MockInferServer
+from mockinfer.cassette.format import (
+    CassetteData,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    read,
+    write,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -510,3 +519,77 @@ def test_a_miss_is_explained_once_with_the_command_that_records_it_again(
             "--mockinfer-upstream='<cluster-url>'*",
         ]
     )
+
+
+def _embedding_interaction(text: str) -> Interaction:
+    request = RecordedRequest(
+        "POST",
+        f"http://cluster:9200/_inference/text_embedding/{E5}",
+        json.dumps({"input": text}).encode(),
+    )
+    answer = {"text_embedding": [{"embedding": [0.5] * 384}]}
+    return Interaction(
+        request,
+        RecordedResponse(
+            200,
+            (("Content-Type", "application/json"), ("X-elastic-product", "Elasticsearch")),
+            json.dumps(answer).encode(),
+        ),
+    )
+
+
+def test_prune_drops_what_no_test_played_after_a_run_that_passed(
+    pytester: pytest.Pytester,
+) -> None:
+    folder = pytester.path / "cassettes" / "test_prune"
+    write(
+        folder / "test_own.yaml", CassetteData([_embedding_interaction(t) for t in ("a", "stale")])
+    )
+    write(folder / "shared.yaml", CassetteData([_embedding_interaction(t) for t in ("b", "c")]))
+    pytester.makepyfile(
+        test_prune=f"""
+        import pytest
+
+        def test_own(mockinfer, mockinfer_es):
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input="a")
+
+        @pytest.mark.mockinfer("shared")
+        def test_b(mockinfer, mockinfer_es):
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input="b")
+
+        @pytest.mark.mockinfer("shared")
+        def test_c(mockinfer, mockinfer_es):
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input="c")
+        """
+    )
+    result = _run(pytester, "--mockinfer-prune")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*pruned 1 unplayed interaction(s) from *test_own.yaml"])
+    own, shared = read(folder / "test_own.yaml"), read(folder / "shared.yaml")
+    assert own is not None and shared is not None
+    assert [json.loads(i.request.body)["input"] for i in own.interactions] == ["a"]
+    assert len(shared.interactions) == 2  # each half played by one of two tests
+    _run(pytester).assert_outcomes(passed=3)
+
+
+def test_prune_changes_nothing_when_the_run_fails_or_could_record(
+    pytester: pytest.Pytester,
+) -> None:
+    folder = pytester.path / "cassettes" / "test_prune_fail"
+    cassette = folder / "test_fails.yaml"
+    write(cassette, CassetteData([_embedding_interaction(t) for t in ("a", "stale")]))
+    before = cassette.read_bytes()
+    pytester.makepyfile(
+        test_prune_fail=f"""
+        def test_fails(mockinfer, mockinfer_es):
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input="a")
+            assert False
+        """
+    )
+    result = _run(pytester, "--mockinfer-prune")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*nothing pruned: the run did not pass*"])
+    assert cassette.read_bytes() == before
+    refused = _run(pytester, "--mockinfer-prune", "--mockinfer-record-mode=once")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--mockinfer-prune replays only" in refused.stderr.str()
