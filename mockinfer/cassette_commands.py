@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from mockinfer.cassette import report
 from mockinfer.cassette.check import cassette_files, check_file
 from mockinfer.cassette.format import CassetteData, CassetteError, read, write
 from mockinfer.cassette.redact import Redactor
@@ -53,6 +54,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EXIT_CODES,
     )
     inspect.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
+    page = verbs.add_parser(
+        "report",
+        help="one self-contained HTML page for a folder of cassettes",
+        epilog="exit codes: 0 written; 1 written, and a cassette holds something like a "
+        "credential; 2 a missing folder, or written with an unreadable cassette on it",
+    )
+    page.add_argument("folder", type=Path, help="a folder of cassettes")
+    page.add_argument("--html", type=Path, required=True, help="the page to write")
     compare = verbs.add_parser(
         "diff",
         help="what differs between two cassettes, interaction by interaction",
@@ -89,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     """Carry out `mockinfer cassette <verb>`."""
     if args.verb == "inspect":
         return _each(args.paths, _inspect)
+    if args.verb == "report":
+        return _report(args.folder, args.html)
     if args.verb == "diff":
         return _diff(args.first, args.second, args.timing)
     if args.verb == "retime":
@@ -147,6 +158,21 @@ def _rewrite(path: Path, before: CassetteData, after: CassetteData) -> None:
     changed = sum(a != b for a, b in zip(after.interactions, before.interactions, strict=True))
     write(path, after)
     print(f"{path}: {changed} interaction(s) rewritten")
+
+
+def _report(folder: Path, out: Path) -> int:
+    if not folder.is_dir():
+        print(f"mockinfer: no such folder: {folder}", file=sys.stderr)
+        return 2
+    written = report.render(folder)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(written.page, encoding="utf-8")
+    print(
+        f"{out}: {len(written.page):,} bytes, {written.credentials} possible credential(s), "
+        f"{written.unreadable} unreadable cassette(s)",
+        file=sys.stderr,
+    )
+    return 2 if written.unreadable else 1 if written.credentials else 0
 
 
 def _diff(first: Path, second: Path, timing: float) -> int:
