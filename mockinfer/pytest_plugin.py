@@ -49,6 +49,8 @@ _HELP = {
     "upstream": "URL of the real cluster to record from",
     "match_on": f"comma-separated request matchers from {', '.join(MATCHER_NAMES)}",
     "fail_on_unplayed": "fail a test that leaves recorded interactions unplayed",
+    "drift": "also call the upstream for each replay and fail the test where the live "
+    "answer's shape (keys, types, dimensions, event kinds) differs from the cassette",
     "models": "trained models to declare, comma-separated id:task[:dimensions] "
     "(task: text_embedding, text_expansion or text_similarity)",
 }
@@ -92,7 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mockinfer(cassette=None, *, record_mode, fallback, seed, timing, upstream, match_on, "
-        "fail_on_unplayed, models, faults): settings of the mockinfer fixture for this test",
+        "fail_on_unplayed, drift, models, faults): settings of the mockinfer fixture for this "
+        "test",
     )
     try:
         settings = Settings()
@@ -327,6 +330,7 @@ def mockinfer(
                 redaction=(mockinfer_redaction,),
                 before_record=mockinfer_before_record,
                 brief_misses=True,
+                drift=settings.drift,
             )
     except (MockinferError, ValueError) as exc:  # a bad setting, or a cassette naming its file
         pytest.fail(f"mockinfer: {exc}", pytrace=False)

@@ -118,6 +118,7 @@ class Settings:
     upstream: str | None = None
     match_on: tuple[str, ...] = DEFAULT_MATCHERS
     fail_on_unplayed: bool = False
+    drift: bool = False
     models: tuple[Any, ...] = ()
 
     def layer(self, values: Mapping[str, Any], source: str) -> Settings:
@@ -155,6 +156,7 @@ _VALIDATORS: dict[str, Any] = {
     "upstream": lambda v: str(v) or None,
     "match_on": _matchers,
     "fail_on_unplayed": lambda v: _boolean("fail_on_unplayed", v),
+    "drift": lambda v: _boolean("drift", v),
     "models": _models,
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))

@@ -54,6 +54,8 @@ class CassetteEngine:
     #: Whether a miss's 404 names the request only: the pytest plugin reports the whole
     #: explanation once, when the test fails; `serve` has no other place for it.
     brief_misses: bool = False
+    #: Whether each replay also calls the upstream, to compare the shapes of the answers.
+    drift: bool = False
     #: Recordings still being relayed: saving waits for them (`settle`).
     _in_flight: int = 0
     _settled: threading.Condition = field(default_factory=threading.Condition)
@@ -62,6 +64,11 @@ class CassetteEngine:
         if self.fallback not in FALLBACKS:
             raise ValueError(
                 f"fallback must be one of {', '.join(FALLBACKS)}; got {self.fallback!r}"
+            )
+        if self.drift and self.recorder is None:
+            raise ValueError(
+                "drift compares replays with the upstream, but no upstream is set "
+                "(--mockinfer-upstream, MOCKINFER_UPSTREAM or upstream=)"
             )
         if self.cassette.records and self.recorder is None:
             raise ValueError(
@@ -188,6 +195,7 @@ def open_cassette(
     redaction: Sequence[RedactionRules] = (),
     before_record: BeforeRecord | None = None,
     brief_misses: bool = False,
+    drift: bool = False,
 ) -> CassetteEngine:
     """Load a cassette and everything needed to replay and record it.
 
@@ -203,4 +211,5 @@ def open_cassette(
         redactor=Redactor(tuple(redaction)),
         before_record=before_record,
         brief_misses=brief_misses,
+        drift=drift,
     )

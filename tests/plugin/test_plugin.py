@@ -593,3 +593,25 @@ def test_prune_changes_nothing_when_the_run_fails_or_could_record(
     refused = _run(pytester, "--mockinfer-prune", "--mockinfer-record-mode=once")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     assert "--mockinfer-prune replays only" in refused.stderr.str()
+
+
+def test_drift_fails_a_replay_whose_live_answer_changed_shape(
+    pytester: pytest.Pytester, upstream: MockInferServer
+) -> None:
+    pytester.makepyfile(
+        test_drift=f"""
+        def test_embed(mockinfer, mockinfer_es):
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input="harbour")
+        """
+    )
+    options = (f"--mockinfer-upstream={upstream.url}",)
+    _run(pytester, "--mockinfer-record-mode=once", *options).assert_outcomes(passed=1)
+    _run(pytester, "--mockinfer-drift=true", *options).assert_outcomes(passed=1)
+    upstream.stub(inference_id=E5, result=[0.5] * 768)  # the cluster now answers 768 dims
+    result = _run(pytester, "--mockinfer-drift=true", *options)
+    result.assert_outcomes(passed=1, errors=1)
+    assert (
+        "mockinfer: the cassette has drifted from the upstream for POST /_inference/"
+        f"text_embedding/{E5}: body.text_embedding[0].embedding: 384 dimensions recorded, 768 live"
+    ) in result.stdout.str()
+    _run(pytester).assert_outcomes(passed=1)  # without drift, the replay alone passes

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
+from mockinfer.cassette.drift import drift
 from mockinfer.cassette.format import Interaction
 from mockinfer.dialects import ES_CHAT
 from mockinfer.engines.cassettes import Action, CassetteEngine
@@ -27,7 +28,7 @@ from mockinfer.server.routes import replay_effects
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.requests import check_depth
-from mockinfer.wire.results import Ending, Recorded
+from mockinfer.wire.results import Ending, RawEvent, Recorded, StreamPlan
 from mockinfer.wire.sse import is_done
 
 #: Requests always answered locally: a client's `info()` or `ping()` is not an interaction.
@@ -63,12 +64,62 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
         with engine.recording():
             return await _record(request, engine, raw)
     exchange.source = "cassette"
+    if engine.drift:
+        _watch_drift(request, engine, raw, decision)
     if isinstance(decision, Recorded):
         if 200 <= decision.status < 300:
             await replay_effects(request)
         return raw_response(request, decision)
     exchange.streamed = True
     return await write_stream(request, decision)
+
+
+#: Drift checks running: the loop keeps only weak references to tasks.
+_DRIFT_CHECKS: set[asyncio.Task[None]] = set()
+
+
+def _watch_drift(
+    request: web.Request, engine: CassetteEngine, raw: bytes, replayed: Recorded | StreamPlan
+) -> None:
+    """Call the upstream with the replayed request and report where its answer's shape
+    differs from the recording's; ejecting the cassette waits for the check."""
+    assert engine.recorder is not None
+    recorder, failures = engine.recorder, request.app[STATE].failures
+    method, target, headers = request.method, request.path_qs, list(request.headers.items())
+    if isinstance(replayed, Recorded):
+        recorded_status, recorded, stream = replayed.status, replayed.body, False
+    else:
+        events = [timed.event.raw for timed in replayed.events if isinstance(timed.event, RawEvent)]
+        recorded = b"".join(events) + (replayed.closing or b"")
+        recorded_status, stream = replayed.status, True
+
+    # Counted in flight from now, not from when the task first runs: the test may end first.
+    in_flight = contextlib.ExitStack()
+    in_flight.enter_context(engine.recording())
+
+    async def check() -> None:
+        with in_flight:
+            try:
+                forwarded = await recorder.forward(method, target, headers, raw)
+                if forwarded.is_stream:
+                    live = b"".join([event async for event in forwarded.stream()])
+                else:
+                    live = await forwarded.read()
+            except EsError as error:
+                failures.append(ServerError(f"drift check of {method} {target}: {error.reason}"))
+                return
+            found = drift(recorded_status, recorded, forwarded.status, live, stream=stream)
+            if found:
+                failures.append(
+                    ServerError(
+                        f"the cassette has drifted from the upstream for {method} "
+                        f"{request.path}: " + "; ".join(found)
+                    )
+                )
+
+    task = asyncio.get_running_loop().create_task(check())
+    _DRIFT_CHECKS.add(task)
+    task.add_done_callback(_DRIFT_CHECKS.discard)
 
 
 def _note_body(request: web.Request, raw: bytes) -> None:
