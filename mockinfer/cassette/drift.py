@@ -12,8 +12,8 @@ from typing import Any
 
 from mockinfer.wire.sse import decode_events
 
-#: Lists of numbers this long are vectors, compared by their dimensions.
-_VECTOR = 8
+#: Lists of numbers this long are vectors: compared by their dimensions, never listed.
+VECTOR_LENGTH = 8
 
 
 def drift(
@@ -28,10 +28,11 @@ def drift(
     out = [] if recorded_status == live_status else [f"status {recorded_status} vs {live_status}"]
     if stream:
         return out + _event_drift(recorded, live)
-    return out + _shape_drift(_json(recorded), _json(live), "body")
+    return out + _shape_drift(parsed(recorded), parsed(live), "body")
 
 
-def _json(body: bytes) -> Any:
+def parsed(body: bytes) -> Any:
+    """A body as JSON, or as its bytes when it is not JSON."""
     try:
         return json.loads(body) if body else None
     except (ValueError, RecursionError):
@@ -54,10 +55,11 @@ def _kind(value: Any) -> str:
     return "text"
 
 
-def _is_vector(value: Any) -> bool:
+def is_vector(value: Any) -> bool:
+    """Whether a value is a list of numbers long enough to be a vector."""
     return (
         isinstance(value, list)
-        and len(value) >= _VECTOR
+        and len(value) >= VECTOR_LENGTH
         and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
     )
 
@@ -74,7 +76,7 @@ def _shape_drift(recorded: Any, live: Any, where: str) -> list[str]:
                 out += _shape_drift(recorded[key], live[key], f"{where}.{key}")
         out += [f"{where}.{key}: live, not recorded" for key in live if key not in recorded]
         return out
-    if _is_vector(recorded) or _is_vector(live):
+    if is_vector(recorded) or is_vector(live):
         if len(recorded) != len(live):
             return [f"{where}: {len(recorded)} dimensions recorded, {len(live)} live"]
         return []
@@ -95,7 +97,7 @@ def _event_drift(recorded: bytes, live: bytes) -> list[str]:
 def _event_kinds(stream: bytes) -> list[str]:
     kinds: list[str] = []
     for event in decode_events(stream):
-        data = _json(event.data.encode())
+        data = parsed(event.data.encode())
         keys = ",".join(sorted(data)) if isinstance(data, dict) else _kind(data)
         kind = f"event {event.event} {{{keys}}}"
         if event.done:

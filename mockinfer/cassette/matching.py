@@ -208,7 +208,7 @@ def _json_differences(recorded: Any, live: Any, where: str) -> list[str]:
     if recorded != live:
         if isinstance(recorded, str) and isinstance(live, str):
             return [_text_difference(recorded, live, where)]
-        return [f"{where}: recorded {_short(recorded)} vs live {_short(live)}"]
+        return [f"{where}: recorded {shortened(recorded)} vs live {shortened(live)}"]
     return []
 
 
@@ -234,6 +234,7 @@ def _text_difference(recorded: str, live: str, where: str) -> str:
     )
 
 
-def _short(value: Any) -> str:
+def shortened(value: Any, width: int = 60) -> str:
+    """A value as JSON (bytes as their repr), cut to `width` characters."""
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= width else text[: width - 3] + "..."

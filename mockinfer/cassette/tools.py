@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import json
 import math
 import statistics
 import zlib
@@ -16,13 +15,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from mockinfer.cassette.drift import is_vector, parsed
 from mockinfer.cassette.format import (
     CassetteData,
     Interaction,
     RecordedEvent,
     RecordedResponse,
 )
-from mockinfer.cassette.matching import DEFAULT_MATCHERS, MatchIndex, describe
+from mockinfer.cassette.matching import DEFAULT_MATCHERS, MatchIndex, describe, shortened
 from mockinfer.cassette.redact import Redactor
 
 #: Width of a stream's timeline in the terminal, in characters.
@@ -162,10 +162,6 @@ def _body(response: RecordedResponse, redactor: Redactor) -> bytes:
     return zlib.compress(cleaned)
 
 
-#: Lists of numbers this long are vectors: a diff summarises them instead of listing values.
-_VECTOR = 8
-
-
 def diff(before: CassetteData, after: CassetteData, *, timing: float = 0.05) -> list[str]:
     """What differs between two cassettes, interaction by interaction.
 
@@ -194,15 +190,8 @@ def _response_changes(old: RecordedResponse, new: RecordedResponse, timing: floa
         changes.append(f"status {old.status} -> {new.status}")
     if old.events is not None or new.events is not None:
         return changes + _stream_changes(old.events or (), new.events or (), timing)
-    changes += _value_changes(_json(old.decoded_body()), _json(new.decoded_body()), "body")
+    changes += _value_changes(parsed(old.decoded_body()), parsed(new.decoded_body()), "body")
     return changes
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body) if body else None
-    except (ValueError, RecursionError):
-        return body
 
 
 def _stream_changes(
@@ -214,7 +203,7 @@ def _stream_changes(
     for number, (a, b) in enumerate(zip(old, new, strict=False)):
         if a.raw != b.raw:
             changes += _value_changes(
-                _json(_event_data(a.raw)), _json(_event_data(b.raw)), f"events[{number}]"
+                parsed(_event_data(a.raw)), parsed(_event_data(b.raw)), f"events[{number}]"
             )
     old_waits, new_waits = _waits(old), _waits(new)
     for number, (a_wait, b_wait) in enumerate(zip(old_waits, new_waits, strict=False)):
@@ -247,7 +236,7 @@ def _value_changes(old: Any, new: Any, where: str) -> list[str]:
             else:
                 out += _value_changes(old[key], new[key], f"{where}.{key}")
         return out
-    if _is_vector(old) and _is_vector(new):
+    if is_vector(old) and is_vector(new):
         return [] if old == new else [_vector_change(old, new, where)]
     if isinstance(old, list) and isinstance(new, list):
         out = [f"{where}: {len(old)} items -> {len(new)}"] if len(old) != len(new) else []
@@ -255,16 +244,8 @@ def _value_changes(old: Any, new: Any, where: str) -> list[str]:
             out += _value_changes(a, b, f"{where}[{number}]")
         return out
     if old != new:
-        return [f"{where}: {_short(old)} -> {_short(new)}"]
+        return [f"{where}: {shortened(old, 80)} -> {shortened(new, 80)}"]
     return []
-
-
-def _is_vector(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) >= _VECTOR
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-    )
 
 
 def _vector_change(old: list[float], new: list[float], where: str) -> str:
@@ -278,8 +259,3 @@ def _vector_change(old: list[float], new: list[float], where: str) -> str:
         f"{where}: a vector of {len(old)} dimensions changed "
         f"(norm {old_norm:.4f} -> {new_norm:.4f}, cosine {cosine:.4f})"
     )
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
