@@ -106,17 +106,22 @@ def run(args: argparse.Namespace) -> int:
         return _each(
             args.paths,
             lambda path, data: _rewrite(
-                path, data, retimed(data, factor=args.factor, cap=args.cap, gap=args.gap)
+                path,
+                data,
+                lambda: retimed(data, factor=args.factor, cap=args.cap, gap=args.gap),
             ),
         )
     if args.dry_run:
         return _dry_scrub(args.paths)
     redactor = Redactor()
-    return _each(args.paths, lambda path, data: _rewrite(path, data, scrubbed(data, redactor)))
+    return _each(
+        args.paths, lambda path, data: _rewrite(path, data, lambda: scrubbed(data, redactor))
+    )
 
 
-def _each(paths: list[Path], action: Callable[[Path, CassetteData], None]) -> int:
-    """Run `action` on every cassette under `paths`; 2 when one could not be read."""
+def _each(paths: list[Path], action: Callable[[Path, CassetteData], int | None]) -> int:
+    """Run `action` on every cassette under `paths`; 2 when one could not be read or
+    handled."""
     status = 0
     for path in paths:
         if not path.exists():
@@ -130,20 +135,29 @@ def _each(paths: list[Path], action: Callable[[Path, CassetteData], None]) -> in
                 print(f"mockinfer: {exc}", file=sys.stderr)
                 status = 2
                 continue
-            if data is not None:
-                action(file, data)
+            if data is not None and action(file, data):
+                status = 2
     return status
 
 
+#: Control characters a cassette could use to drive the terminal, shown escaped instead.
+_CONTROLS = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def _shown(text: object) -> str:
+    return str(text).translate(_CONTROLS)
+
+
 def _inspect(path: Path, data: CassetteData) -> None:
-    print(f"{path}: {len(data.interactions)} interaction(s)")
+    print(f"{_shown(path)}: {len(data.interactions)} interaction(s)")
     head = f"{'#':>4}  {'method':<7}{'path':<48}{'inference id':<26}{'status':>6}"
     print(head + f"{'bytes':>10}{'events':>8}{'duration':>10}")
     for row in rows(data):
         events = "" if row.events is None else str(row.events)
         duration = "" if row.duration is None else f"{row.duration:.3f} s"
         print(
-            f"{row.number:>4}  {row.method:<7}{row.path[:47]:<48}{row.inference_id[:25]:<26}"
+            f"{row.number:>4}  {_shown(row.method):<7}{_shown(row.path)[:47]:<48}"
+            f"{_shown(row.inference_id)[:25]:<26}"
             f"{row.status:>6}{row.size:>10}{events:>8}{duration:>10}"
         )
     for number, interaction in enumerate(data.interactions):
@@ -151,13 +165,29 @@ def _inspect(path: Path, data: CassetteData) -> None:
             print(f"  stream #{number}: {timeline(interaction.response.events)}")
 
 
-def _rewrite(path: Path, before: CassetteData, after: CassetteData) -> None:
-    if after.interactions == before.interactions:
+def _rewrite(path: Path, before: CassetteData, after: Callable[[], CassetteData]) -> int:
+    """Write what `after` makes of a cassette; 2 when it cannot be."""
+    if path.suffix.lower() == ".json":
+        # mockinfer writes YAML: in a `.json` file vcrpy's JSON serializer could not read it.
+        print(
+            f"mockinfer: {path}: left as it is: .json cassettes are read, not rewritten",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        changed_data = after()
+    except ValueError as exc:
+        print(f"mockinfer: {path}: left as it is: {exc}", file=sys.stderr)
+        return 2
+    if changed_data.interactions == before.interactions:
         print(f"{path}: unchanged")
-        return
-    changed = sum(a != b for a, b in zip(after.interactions, before.interactions, strict=True))
-    write(path, after)
+        return 0
+    changed = sum(
+        a != b for a, b in zip(changed_data.interactions, before.interactions, strict=True)
+    )
+    write(path, changed_data)
     print(f"{path}: {changed} interaction(s) rewritten")
+    return 0
 
 
 def _report(folder: Path, out: Path) -> int:
@@ -189,7 +219,7 @@ def _diff(first: Path, second: Path, timing: float) -> int:
         loaded.append(data)
     changes = diff(loaded[0], loaded[1], timing=timing)
     for change in changes:
-        print(change)
+        print(_shown(change))
     print(f"{len(changes)} difference(s)", file=sys.stderr)
     return 1 if changes else 0
 

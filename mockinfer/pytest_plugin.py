@@ -15,6 +15,7 @@ import shlex
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -39,8 +40,7 @@ if TYPE_CHECKING:
     from mockinfer.server.runner import MockInferServer
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
-#: With `--mockinfer-prune`: per cassette file, the positions of the interactions played.
-PLAYED_KEY = pytest.StashKey[dict[Path, set[int]]]()
+PRUNER_KEY = pytest.StashKey["_Pruner"]()
 _HELP = {
     "record_mode": f"record mode: {', '.join(RECORD_MODES)} (default none: replay only)",
     "fallback": f"for requests no cassette interaction matches: {', '.join(FALLBACKS)}",
@@ -122,22 +122,46 @@ def pytest_configure(config: pytest.Config) -> None:
                 "mockinfer: --mockinfer-prune needs every play in one process: run it without "
                 "pytest-xdist (-p no:xdist or -n 0)"
             )
-        config.stash[PLAYED_KEY] = {}
+        config.stash[PRUNER_KEY] = pruner = _Pruner()
+        config.pluginmanager.register(pruner, "mockinfer-pruner")
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With `--mockinfer-prune`, drop what no test played from the cassettes the run used."""
-    played = session.config.stash.get(PLAYED_KEY, None)
-    if played is None:
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if exitstatus != 0:
-        lines = ["mockinfer: nothing pruned: the run did not pass, so its plays are not whole"]
-    else:
+class _Pruner:
+    """`--mockinfer-prune`: the plays of a run, and the pruning once it ended whole."""
+
+    def __init__(self) -> None:
+        #: Per cassette file, the positions of the interactions played.
+        self.played: dict[Path, set[int]] = {}
+        #: Tests left out (`-k`, `-m`), skipped or xfailed: their plays may be missing.
+        self.unfinished = 0
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.unfinished += len(items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and report.when in ("setup", "call"):
+            self.unfinished += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus != 0 or self.unfinished:
+            why = (
+                f"{self.unfinished} test(s) were left out, skipped or xfailed"
+                if self.unfinished
+                else "it failed"
+            )
+            lines = [f"mockinfer: nothing pruned: the run was not whole ({why})"]
+        else:
+            lines = self._prune() or ["mockinfer: nothing to prune: every interaction played"]
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for line in lines:
+            if reporter is not None:
+                reporter.write_line(line)
+
+    def _prune(self) -> list[str]:
         from mockinfer.cassette.format import CassetteData, read, write
 
         lines = []
-        for path, positions in sorted(played.items()):
+        for path, positions in sorted(self.played.items()):
             data = read(path)
             if data is None or len(positions) == len(data.interactions):
                 continue
@@ -147,10 +171,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 f"mockinfer: pruned {len(data.interactions) - len(kept)} unplayed "
                 f"interaction(s) from {path}"
             )
-        lines = lines or ["mockinfer: nothing to prune: every interaction played"]
-    for line in lines:
-        if reporter is not None:
-            reporter.write_line(line)
+        return lines
 
 
 class MockinferHandle:
@@ -262,15 +283,27 @@ def _file_name(name: str) -> str:
     return name
 
 
-def _cassette_path(request: pytest.FixtureRequest, folder: Path, named: Any) -> Path:
+def _without_credentials(upstream: str | None) -> str:
+    """The upstream's URL for a message: no user or password in it."""
+    if not upstream:
+        return "<cluster-url>"
+    parts = urlsplit(upstream)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _cassette_path(request: pytest.FixtureRequest, folder: Path, named: Any, records: bool) -> Path:
     if named is None:
         test = _file_name(request.node.name)
         if request.cls is None:
             return folder / f"{test}.yaml"
         path = folder / f"{_file_name(request.cls.__name__ + '.' + request.node.name)}.yaml"
-        # Cassettes named before classes were part of the name still play.
+        # A cassette named before classes were part of the name still plays, unless a
+        # module-level test of the same name owns it, or this test records.
         unclassed = folder / f"{test}.yaml"
-        return unclassed if unclassed.exists() and not path.exists() else path
+        sibling = callable(getattr(request.module, request.function.__name__, None))
+        if unclassed.exists() and not path.exists() and not sibling and not records:
+            return unclassed
+        return path
     path = Path(os.fspath(named))
     if not path.suffix:
         path = path.with_suffix(".yaml")
@@ -316,7 +349,7 @@ def mockinfer(
     try:
         settings, named, faults = _marker_settings(request)
         models = [declared_model(spec) for spec in settings.models]
-        path = _cassette_path(request, Path(mockinfer_cassette_dir), named)
+        path = _cassette_path(request, Path(mockinfer_cassette_dir), named, settings.records)
         engine = None
         if named is not None or settings.records or path.exists():
             engine = open_cassette(
@@ -347,9 +380,9 @@ def mockinfer(
         cassette = server.eject_cassette()
     except MockinferError as exc:  # a cassette that cannot be saved: its journal keeps it
         pytest.fail(f"mockinfer: {exc}", pytrace=False)
-    played = request.config.stash.get(PLAYED_KEY, None)
-    if played is not None and cassette is not None:
-        played.setdefault(cassette.path.resolve(), set()).update(cassette.index.played())
+    pruner = request.config.stash.get(PRUNER_KEY, None)
+    if pruner is not None and cassette is not None:
+        pruner.played.setdefault(cassette.path.resolve(), set()).update(cassette.index.played())
     failures = server.take_failures()
     if failures:
         more = (
@@ -359,11 +392,12 @@ def mockinfer(
         )
         hint = ""
         if any(isinstance(f, ReplayMiss) for f in failures):
-            upstream = settings.upstream or "<cluster-url>"
+            # A shared cassette keeps what other tests recorded: only add to it.
+            mode = "rewrite" if named is None else "new_episodes"
             hint = (
                 "\nTo record this test's cassette again:\n  pytest "
-                f"{shlex.quote(request.node.nodeid)} --mockinfer-record-mode=rewrite "
-                f"--mockinfer-upstream={shlex.quote(upstream)}"
+                f"{shlex.quote(request.node.nodeid)} --mockinfer-record-mode={mode} "
+                f"--mockinfer-upstream={shlex.quote(_without_credentials(settings.upstream))}"
             )
         pytest.fail(f"mockinfer: {failures[0]}{more}{hint}", pytrace=False)
     if settings.fail_on_unplayed and cassette is not None:

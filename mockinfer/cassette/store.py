@@ -34,9 +34,8 @@ class Cassette:
     - `once`: record everything when the file does not exist yet, else replay only.
     - `new_episodes`: replay what matches, record what does not.
     - `all`: record everything; the file is replaced when saved.
-    - `rewrite`: as `all`, and a run that records nothing removes the file: the cassette
-      ends up holding exactly this run's recording (the old file stays until then, so a run
-      that fails half-way loses nothing).
+    - `rewrite`: pytest-recording's name for `all`. The old file stays until something new
+      is saved; nothing is deleted first.
     A corrupt file raises `CassetteError` here and is never overwritten.
     """
 
@@ -146,9 +145,6 @@ class Cassette:
         """
         with self._lock:
             if not self._recorded:
-                if self.record_mode == "rewrite":
-                    with journal.locked(self.path):
-                        self.path.unlink(missing_ok=True)
                 return 0
             with journal.locked(self.path):
                 _remove_cut_saves(self.path)

@@ -1,7 +1,8 @@
 """What `mockinfer cassette` does to cassette files: inspect, compare, re-time and scrub them.
 
 Every rewrite goes through `format.write` (atomic, permissions kept), and only when something
-changed; a cassette mockinfer wrote keeps every byte that was not changed.
+changed. In a cassette mockinfer wrote, only the interactions that changed change: a body
+that held a secret is written again as compact JSON, the rest stays byte for byte.
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ def retimed(
     gap: float | None = None,
 ) -> CassetteData:
     """Stream offsets rewritten: scaled by `factor`, each gap (the wait before the first
-    event included) cut to at most `cap` seconds, or every gap set to `gap` seconds."""
+    event included) cut to at most `cap` seconds, or every gap set to `gap` seconds.
+
+    Raises `ValueError` when an offset would not be finite.
+    """
     interactions = []
     for interaction in data.interactions:
         events = interaction.response.events
@@ -122,6 +126,8 @@ def retimed(
         offset, moved = 0.0, []
         for wait, event in zip(waits, events, strict=True):
             offset += wait
+            if not math.isfinite(offset):
+                raise ValueError("the new offsets would not be finite numbers of seconds")
             moved.append(RecordedEvent(offset, event.raw))
         response = replace(interaction.response, events=tuple(moved))
         interactions.append(Interaction(interaction.request, response))
@@ -145,8 +151,20 @@ def _scrubbed(interaction: Interaction, redactor: Redactor) -> Interaction:
     if response.events is not None:
         events = tuple(RecordedEvent(e.offset, redactor.stream(e.raw)) for e in response.events)
         body = b"".join(e.raw for e in events)
+        headers = _length(headers, body, response.body)
         return Interaction(request, replace(response, headers=headers, body=body, events=events))
-    return Interaction(request, replace(response, headers=headers, body=_body(response, redactor)))
+    body = _body(response, redactor)
+    headers = _length(headers, body, response.body)
+    return Interaction(request, replace(response, headers=headers, body=body))
+
+
+def _length(
+    headers: tuple[tuple[str, str], ...], body: bytes, before: bytes
+) -> tuple[tuple[str, str], ...]:
+    """A `Content-Length` that announced the old body announces the new one (vcrpy sends it)."""
+    if body == before:
+        return headers
+    return tuple((k, str(len(body)) if k.lower() == "content-length" else v) for k, v in headers)
 
 
 def _body(response: RecordedResponse, redactor: Redactor) -> bytes:

@@ -61,9 +61,11 @@ def streamed_text(events: list[SseEvent]) -> str:
         if event.event != "message" or event.done:
             continue
         chunk = event.json()
-        for delta in chunk.get("completion", ()):
-            pieces.append(delta.get("delta", ""))
-        for choice in chunk.get("choices", ()):
+        if not isinstance(chunk, dict):
+            continue
+        for delta in chunk.get("completion") or ():
+            pieces.append(delta.get("delta") or "")
+        for choice in chunk.get("choices") or ():
             pieces.append((choice.get("delta") or {}).get("content") or "")
     return "".join(pieces)
 

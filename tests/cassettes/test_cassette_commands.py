@@ -224,3 +224,45 @@ def test_diff_reports_stream_timing_and_interactions_on_one_side(
     assert "only in the first: #0 POST /_inference/completion/openai-completion/_stream" in out
     assert "only in the second: POST /_inference/rerank/cohere-rerank" in out
     assert main(["cassette", "diff", str(STREAM), str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_rewrites_that_would_break_a_cassette_leave_it_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cassette = tmp_path / "stream.yaml"
+    shutil.copy(STREAM, cassette)
+    assert main(["cassette", "retime", str(cassette), "--factor", "1e308"]) == 0
+    before = cassette.read_bytes()
+    assert main(["cassette", "retime", str(cassette), "--factor", "1e308"]) == 2
+    assert "would not be finite" in capsys.readouterr().err
+    assert cassette.read_bytes() == before
+    as_json = tmp_path / "vcr.json"
+    as_json.write_text(json.dumps({"interactions": [], "version": 1}))
+    assert main(["cassette", "scrub", str(as_json)]) == 2
+    assert json.loads(as_json.read_text()) == {"interactions": [], "version": 1}
+
+
+def test_scrub_keeps_content_length_true_to_the_body(tmp_path: Path) -> None:
+    cassette = tmp_path / "length.yaml"
+    body = json.dumps({"api_key": secret(94), "ok": True}).encode()
+    response = RecordedResponse(
+        200, (("Content-Type", "text/plain"), ("Content-Length", str(len(body)))), body
+    )
+    request = RecordedRequest("GET", "http://cluster:9200/x")
+    write(cassette, CassetteData([Interaction(request, response)]))
+    assert main(["cassette", "scrub", str(cassette)]) == 0
+    assert secret(94) not in cassette.read_text()
+    # What vcrpy serves: body.string as stored, under the Content-Length stored with it.
+    stored = yaml.safe_load(cassette.read_text())["interactions"][0]["response"]
+    assert stored["headers"]["Content-Length"] == [str(len(stored["body"]["string"].encode()))]
+
+
+def test_inspect_shows_control_characters_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cassette = tmp_path / "odd.yaml"
+    request = RecordedRequest("GET", "http://cluster:9200/_inference/a\x1b]0;owned\x07")
+    write(cassette, CassetteData([Interaction(request, RecordedResponse(200, (), b"{}"))]))
+    assert main(["cassette", "inspect", str(cassette)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b]0;owned\\x07" in out

@@ -440,9 +440,7 @@ def test_classes_name_their_cassettes_and_a_conftest_moves_the_folder(
     _run(pytester).assert_outcomes(passed=2)
 
 
-def test_a_cassette_named_before_classes_counted_still_plays(
-    pytester: pytest.Pytester, upstream: MockInferServer
-) -> None:
+def test_a_cassette_named_before_classes_counted_still_plays(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_old=f"""
         class TestOld:
@@ -452,12 +450,8 @@ def test_a_cassette_named_before_classes_counted_still_plays(
         """
     )
     folder = pytester.path / "cassettes" / "test_old"
-    folder.mkdir(parents=True)
-    (folder / "test_x.yaml").write_text("interactions: []\nversion: 1\n")
-    _run(
-        pytester, "--mockinfer-record-mode=new_episodes", f"--mockinfer-upstream={upstream.url}"
-    ).assert_outcomes(passed=1)
-    assert '"old"' in (folder / "test_x.yaml").read_text()
+    write(folder / "test_x.yaml", CassetteData([_embedding_interaction("old")]))
+    _run(pytester).assert_outcomes(passed=1)
     assert not (folder / "TestOld.test_x.yaml").exists()
 
 
@@ -484,7 +478,7 @@ def test_rewrite_records_a_cassette_afresh(
         _run(pytester, *options).assert_outcomes(passed=2)
     recorded = (folder / "test_x.yaml").read_text()
     assert '"second"' in recorded and '"first"' not in recorded
-    assert not (folder / "test_quiet.yaml").exists()  # it recorded nothing this time
+    assert (folder / "test_quiet.yaml").exists()  # it recorded nothing: nothing is deleted
 
 
 def test_a_miss_is_explained_once_with_the_command_that_records_it_again(
@@ -588,7 +582,10 @@ def test_prune_changes_nothing_when_the_run_fails_or_could_record(
     )
     result = _run(pytester, "--mockinfer-prune")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*nothing pruned: the run did not pass*"])
+    result.stdout.fnmatch_lines(["*nothing pruned: the run was not whole (it failed)*"])
+    assert cassette.read_bytes() == before
+    partial = _run(pytester, "--mockinfer-prune", "-k", "not fails")
+    partial.stdout.fnmatch_lines(["*nothing pruned: the run was not whole (1 test(s) were left*"])
     assert cassette.read_bytes() == before
     refused = _run(pytester, "--mockinfer-prune", "--mockinfer-record-mode=once")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
@@ -615,3 +612,36 @@ def test_drift_fails_a_replay_whose_live_answer_changed_shape(
         f"text_embedding/{E5}: body.text_embedding[0].embedding: 384 dimensions recorded, 768 live"
     ) in result.stdout.str()
     _run(pytester).assert_outcomes(passed=1)  # without drift, the replay alone passes
+
+
+def test_a_class_never_takes_the_cassette_of_a_function_of_its_name(
+    pytester: pytest.Pytester,
+) -> None:
+    folder = pytester.path / "cassettes" / "test_twins"
+    write(folder / "test_x.yaml", CassetteData([_embedding_interaction("function")]))
+    pytester.makepyfile(
+        test_twins="""
+        def test_x(mockinfer):
+            assert mockinfer.cassette.path.name == "test_x.yaml"
+
+        class TestA:
+            def test_x(self, mockinfer):
+                assert mockinfer.cassette is None  # TestA.test_x.yaml does not exist yet
+        """
+    )
+    _run(pytester).assert_outcomes(passed=2)
+
+
+def test_the_hint_never_shows_the_upstream_credentials(pytester: pytest.Pytester) -> None:
+    folder = pytester.path / "cassettes" / "test_hint"
+    write(folder / "test_miss.yaml", CassetteData([_embedding_interaction("recorded")]))
+    pytester.makepyfile(
+        test_hint=f"""
+        def test_miss(mockinfer, mockinfer_es):
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input="other")
+        """
+    )
+    result = _run(pytester, "--mockinfer-upstream=http://elastic:hunter2@127.0.0.1:9")
+    result.assert_outcomes(failed=1, errors=1)
+    assert "hunter2" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*--mockinfer-upstream=http://127.0.0.1:9*"])

@@ -44,3 +44,15 @@ async def test_read_events_as_they_arrive_with_aiohttp(mockinfer: Any) -> None:
     assert events[-1].done
     assert streamed_text(events).strip()
     assert events[0].json()["object"] == "chat.completion.chunk"
+
+
+def test_streamed_text_passes_over_chunks_without_text() -> None:
+    from mockinfer.wire.sse import DONE_EVENT, encode_event
+
+    stream = (
+        encode_event(b'{"choices":null}')
+        + encode_event(b'{"choices":[{"delta":{"content":"Hi"}}]}')
+        + encode_event(b'{"completion":[{"delta":null}]}')
+        + DONE_EVENT
+    )
+    assert streamed_text(read_events(stream)) == "Hi"

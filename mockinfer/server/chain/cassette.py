@@ -86,6 +86,7 @@ def _watch_drift(
     assert engine.recorder is not None
     recorder, failures = engine.recorder, request.app[STATE].failures
     method, target, headers = request.method, request.path_qs, list(request.headers.items())
+    path = request.path  # for messages: a query may carry a credential
     if isinstance(replayed, Recorded):
         recorded_status, recorded, stream = replayed.status, replayed.body, False
     else:
@@ -102,18 +103,22 @@ def _watch_drift(
             try:
                 forwarded = await recorder.forward(method, target, headers, raw)
                 if forwarded.is_stream:
-                    live = b"".join([event async for event in forwarded.stream()])
+                    live = engine.redactor.stream(
+                        b"".join([event async for event in forwarded.stream()])
+                    )
                 else:
-                    live = await forwarded.read()
-            except EsError as error:
-                failures.append(ServerError(f"drift check of {method} {target}: {error.reason}"))
+                    live = engine.redactor.body(await forwarded.read())
+            except Exception as exc:  # the upstream, or reading it: reported, never raised
+                reason = exc.reason if isinstance(exc, EsError) else repr(exc)
+                failures.append(ServerError(f"drift check of {method} {path}: {reason}"))
                 return
+            # Compared redacted, as the recording was kept: a secret is no drift.
             found = drift(recorded_status, recorded, forwarded.status, live, stream=stream)
             if found:
                 failures.append(
                     ServerError(
-                        f"the cassette has drifted from the upstream for {method} "
-                        f"{request.path}: " + "; ".join(found)
+                        f"the cassette has drifted from the upstream for {method} {path}: "
+                        + "; ".join(found)
                     )
                 )
 
