@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -178,11 +179,43 @@ class MockinferHandle:
     """What the `mockinfer` fixture gives a test: the server's URL, journal, cassette and stubs."""
 
     def __init__(
-        self, server: MockInferServer, cassette: Cassette | None, settings: Settings
+        self,
+        server: MockInferServer,
+        cassette: Cassette | None,
+        settings: Settings,
+        *,
+        cassette_dir: Path | None = None,
+        cassette_options: dict[str, Any] | None = None,
     ) -> None:
         self.server = server
         self.cassette = cassette
         self.settings = settings
+        self._cassette_dir = cassette_dir
+        self._cassette_options = cassette_options or {}
+
+    @contextmanager
+    def setup(self, name: str = "setup") -> Iterator[None]:
+        """Set-up calls (creating, updating or deleting endpoints) made inside the block go to
+        one cassette shared by the module's tests, `<cassette dir>/<name>.yaml`: recorded
+        once, replayed for every test, and kept out of each test's own cassette.
+
+        With no such recording and nothing to record it from, the calls are synthesized.
+        """
+        from mockinfer.engines.cassettes import open_cassette
+
+        if self._cassette_dir is None:
+            raise MockinferError("setup() needs the mockinfer fixture's cassette folder")
+        path = self._cassette_dir / f"{_file_name(name)}.yaml"
+        try:
+            engine = (
+                open_cassette(path, **self._cassette_options)
+                if path.exists() or self.settings.records
+                else None
+            )
+        except (MockinferError, ValueError) as exc:
+            pytest.fail(f"mockinfer: {exc}", pytrace=False)
+        with self.server.cassette_in_front(engine):
+            yield
 
     @property
     def url(self) -> str:
@@ -351,20 +384,20 @@ def mockinfer(
         models = [declared_model(spec) for spec in settings.models]
         path = _cassette_path(request, Path(mockinfer_cassette_dir), named, settings.records)
         engine = None
+        cassette_options: dict[str, Any] = {
+            "record_mode": settings.record_mode,
+            "fallback": settings.fallback,
+            "matchers": settings.match_on,
+            "timing": settings.timing,
+            "upstream": settings.upstream,
+            "upstream_api_key": os.environ.get(UPSTREAM_API_KEY_ENV),
+            "redaction": (mockinfer_redaction,),
+            "before_record": mockinfer_before_record,
+            "brief_misses": True,
+            "drift": settings.drift,
+        }
         if named is not None or settings.records or path.exists():
-            engine = open_cassette(
-                path,
-                record_mode=settings.record_mode,
-                fallback=settings.fallback,
-                matchers=settings.match_on,
-                timing=settings.timing,
-                upstream=settings.upstream,
-                upstream_api_key=os.environ.get(UPSTREAM_API_KEY_ENV),
-                redaction=(mockinfer_redaction,),
-                before_record=mockinfer_before_record,
-                brief_misses=True,
-                drift=settings.drift,
-            )
+            engine = open_cassette(path, **cassette_options)
     except (MockinferError, ValueError) as exc:  # a bad setting, or a cassette naming its file
         pytest.fail(f"mockinfer: {exc}", pytrace=False)
     server.reset()
@@ -375,7 +408,13 @@ def mockinfer(
         server.backend.declare_model(model)
     if engine is not None:
         server.insert_cassette(engine)
-    yield MockinferHandle(server, engine.cassette if engine else None, settings)
+    yield MockinferHandle(
+        server,
+        engine.cassette if engine else None,
+        settings,
+        cassette_dir=Path(mockinfer_cassette_dir),
+        cassette_options=cassette_options,
+    )
     try:
         cassette = server.eject_cassette()
     except MockinferError as exc:  # a cassette that cannot be saved: its journal keeps it

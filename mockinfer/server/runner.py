@@ -175,6 +175,23 @@ class MockInferServer:
         finally:
             self.eject_cassette()
 
+    @contextmanager
+    def cassette_in_front(self, engine: CassetteEngine | None) -> Iterator[None]:
+        """Inside the block, answer from another cassette (saved on exit), or from none,
+        while the one in use waits: it answers again after the block."""
+        waiting, self.state.cassette = self.state.cassette, None
+        try:
+            if engine is None:
+                yield
+            else:
+                self.insert_cassette(engine)
+                try:
+                    yield
+                finally:
+                    self.eject_cassette()
+        finally:
+            self.state.cassette = waiting
+
     def insert_cassette(self, engine: CassetteEngine) -> None:
         """Put a cassette in front of the handlers (replacing none: eject first)."""
         if self.state.cassette is not None:

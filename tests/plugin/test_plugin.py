@@ -645,3 +645,70 @@ def test_the_hint_never_shows_the_upstream_credentials(pytester: pytest.Pytester
     result.assert_outcomes(failed=1, errors=1)
     assert "hunter2" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*--mockinfer-upstream=http://127.0.0.1:9*"])
+
+
+def test_setup_calls_are_recorded_once_and_replayed_for_every_test(
+    pytester: pytest.Pytester, upstream: MockInferServer
+) -> None:
+    pytester.makepyfile(
+        test_suite="""
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def endpoint(mockinfer, mockinfer_es):
+            with mockinfer.setup():
+                mockinfer_es.inference.put(
+                    inference_id="my-embedder",
+                    task_type="text_embedding",
+                    inference_config={
+                        "service": "openai",
+                        "service_settings": {"api_key": "k", "model_id": "text-embedding-3-small"},
+                    },
+                )
+
+        @pytest.mark.parametrize("text", ["first", "second", "third"])
+        def test_embed(mockinfer_es, text):
+            answer = mockinfer_es.inference.text_embedding(inference_id="my-embedder", input=text)
+            assert answer["text_embedding"][0]["embedding"]
+        """
+    )
+    _run(
+        pytester, "--mockinfer-record-mode=once", f"--mockinfer-upstream={upstream.url}"
+    ).assert_outcomes(passed=3)
+    folder = pytester.path / "cassettes" / "test_suite"
+    setup = read(folder / "setup.yaml")
+    assert setup is not None
+    assert [i.request.method for i in setup.interactions] == ["PUT"]  # recorded once
+    for text in ("first", "second", "third"):
+        own = read(folder / f"test_embed[{text}].yaml")
+        assert own is not None
+        assert [i.request.method for i in own.interactions] == ["POST"]  # no set-up in it
+    upstream.stop()
+    _run(pytester).assert_outcomes(passed=3)  # offline: the set-up replays for every test
+    _run(pytester, "--mockinfer-fail-on-unplayed=true").assert_outcomes(passed=3)
+
+
+def test_setup_without_a_recording_is_synthesized_beside_a_test_cassette(
+    pytester: pytest.Pytester,
+) -> None:
+    folder = pytester.path / "cassettes" / "test_synth_setup"
+    write(folder / "test_embed.yaml", CassetteData([_embedding_interaction("recorded")]))
+    pytester.makepyfile(
+        test_synth_setup=f"""
+        def test_embed(mockinfer, mockinfer_es):
+            with mockinfer.setup():
+                mockinfer_es.inference.put(
+                    inference_id="mine",
+                    task_type="completion",
+                    inference_config={{
+                        "service": "openai",
+                        "service_settings": {{"api_key": "k", "model_id": "gpt-4o"}},
+                    }},
+                )
+            mockinfer_es.inference.text_embedding(inference_id="{E5}", input="recorded")
+            ids = [e["inference_id"] for e in mockinfer_es.inference.get()["endpoints"]]
+            assert "mine" in ids
+        """
+    )
+    _run(pytester, "--mockinfer-fallback=synthesize").assert_outcomes(passed=1)
+    assert not (folder / "setup.yaml").exists()
