@@ -25,7 +25,7 @@ from mockinfer.cassette.format import (
     write,
 )
 from mockinfer.cli import main
-from tests.cassettes.standin import assert_paced, timed_request
+from tests.cassettes.standin import AUTH, StandIn, assert_paced, timed_request
 from tests.cassettes.test_planted_secrets import BODY, HEADERS, QUERY, secret
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "cassettes"
@@ -266,3 +266,34 @@ def test_inspect_shows_control_characters_escaped(
     assert main(["cassette", "inspect", str(cassette)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\\x1b]0;owned\\x07" in out
+
+
+@pytest.mark.asyncio
+async def test_the_commands_on_a_cassette_recorded_here(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cassette = tmp_path / "recorded" / "session.yaml"
+    stream_path = "/_inference/completion/my-llm/_stream"
+    with (
+        StandIn(gaps=(0.004, 0.002), first_delay=0.003) as cluster,
+        MockInferServer() as server,
+        server.use_cassette(cassette, record_mode="once", upstream=cluster.url),
+    ):
+        live = await timed_request(server.url, stream_path, {"input": "one two"}, AUTH)
+        embedded = await timed_request(
+            server.url, "/_inference/text_embedding/my-e5", {"input": "harbour"}, AUTH
+        )
+    assert live.status == embedded.status == 200
+    assert main(["cassette", "inspect", str(cassette.parent)]) == 0
+    out = capsys.readouterr().out
+    assert "session.yaml: 2 interaction(s)" in out and "my-llm" in out and "my-e5" in out
+    assert out.count("stream #") == 1
+    assert main(["cassette", "scrub", "--dry-run", str(cassette)]) == 0  # recorded redacted
+    page = tmp_path / "report.html"
+    assert main(["cassette", "report", str(cassette.parent), "--html", str(page)]) == 0
+    assert page.read_text().count('<svg class="timeline"') == 1
+    copy = tmp_path / "copy.yaml"
+    shutil.copy(cassette, copy)
+    assert main(["cassette", "retime", str(copy), "--gap", "0.001"]) == 0
+    assert main(["cassette", "diff", str(cassette), str(copy), "--timing", "0"]) == 1
+    assert "waits" in capsys.readouterr().out
