@@ -184,14 +184,14 @@ class MockinferHandle:
         cassette: Cassette | None,
         settings: Settings,
         *,
-        cassette_dir: Path | None = None,
-        cassette_options: dict[str, Any] | None = None,
+        cassette_dir: Path,
+        cassette_options: dict[str, Any],
     ) -> None:
         self.server = server
         self.cassette = cassette
         self.settings = settings
         self._cassette_dir = cassette_dir
-        self._cassette_options = cassette_options or {}
+        self._cassette_options = cassette_options
 
     @contextmanager
     def setup(self, name: str = "setup") -> Iterator[None]:
@@ -203,8 +203,6 @@ class MockinferHandle:
         """
         from mockinfer.engines.cassettes import open_cassette
 
-        if self._cassette_dir is None:
-            raise MockinferError("setup() needs the mockinfer fixture's cassette folder")
         path = self._cassette_dir / f"{_file_name(name)}.yaml"
         try:
             engine = (
@@ -379,10 +377,11 @@ def mockinfer(
     from mockinfer.wire.models import declared_model
 
     server = mockinfer_server
+    folder = Path(mockinfer_cassette_dir)
     try:
         settings, named, faults = _marker_settings(request)
         models = [declared_model(spec) for spec in settings.models]
-        path = _cassette_path(request, Path(mockinfer_cassette_dir), named, settings.records)
+        path = _cassette_path(request, folder, named, settings.records)
         engine = None
         cassette_options: dict[str, Any] = {
             "record_mode": settings.record_mode,
@@ -412,7 +411,7 @@ def mockinfer(
         server,
         engine.cassette if engine else None,
         settings,
-        cassette_dir=Path(mockinfer_cassette_dir),
+        cassette_dir=folder,
         cassette_options=cassette_options,
     )
     try:

@@ -104,16 +104,19 @@ class _Writer:
             self.out.append(f"{indent}{name}:\n")
             self.mapping(value, depth + 1)
         elif isinstance(value, list) and value:
-            if any(isinstance(item, list) or item == {} for item in value):
-                self.by_pyyaml(key, value, depth)
-                return
-            items = [_scalar(item, depth) for item in value if not isinstance(item, dict)]
-            if any(text is None or "\n" in text for text in items):
+            # Mappings are written as they come; scalars must fit on their item's line.
+            mappings = [isinstance(item, dict) and bool(item) for item in value]
+            texts = [
+                None if m else _scalar(item, depth) for item, m in zip(value, mappings, strict=True)
+            ]
+            if any(
+                not m and (t is None or "\n" in t) for m, t in zip(mappings, texts, strict=True)
+            ):
                 self.by_pyyaml(key, value, depth)
                 return
             self.out.append(f"{indent}{name}:\n")
-            for item in value:
-                self.item(item, depth)
+            for item, text in zip(value, texts, strict=True):
+                self.item(item, text, depth)
         elif isinstance(value, dict | list):
             self.out.append(f"{indent}{name}: {'{}' if isinstance(value, dict) else '[]'}\n")
         else:
@@ -125,15 +128,16 @@ class _Writer:
                 self.open_ended = text[1] == "+"
             self.out.append(f"{indent}{name}: {text}\n")
 
-    def item(self, item: Any, depth: int) -> None:
-        """One item of a sequence under a key at `depth` (PyYAML does not indent those)."""
+    def item(self, item: Any, text: str | None, depth: int) -> None:
+        """One item of a sequence under a key at `depth` (PyYAML does not indent those): a
+        mapping, or a scalar already written as `text`."""
         indent = _INDENT * depth
-        if isinstance(item, dict):
+        if text is None:
             first = len(self.out)
             self.mapping(item, depth + 1)
             self.out[first] = f"{indent}- {self.out[first][len(indent) + 2 :]}"
         else:
-            self.out.append(f"{indent}- {_scalar(item, depth)}\n")
+            self.out.append(f"{indent}- {text}\n")
 
     def by_pyyaml(self, key: Any, value: Any, depth: int) -> None:
         """`key: value` as PyYAML writes it at `depth`: nested under placeholder keys to

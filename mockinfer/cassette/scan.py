@@ -63,32 +63,28 @@ class _Reader:
         self.lines = lines
         self.position = 0
 
-    def mapping(self, indent: int, first: str | None = None) -> dict[str, Any]:
-        """A block mapping whose keys sit at `indent`; `first` is its first line's content
-        when it opens a sequence item (`- key: value`)."""
+    def mapping(self, indent: int) -> dict[str, Any]:
+        """A block mapping whose keys sit at `indent`, up to the first line that is not one
+        of its entries."""
         mapping: dict[str, Any] = {}
         lines = self.lines
-        while True:
-            if first is not None:
-                content, first = first, None
-            else:
-                if self.position == len(lines):
-                    return mapping
-                line = lines[self.position]
-                content = line[indent:]
-                if (
-                    not line.startswith(" " * indent)
-                    or content[:1] in (" ", "")
-                    or content[:2] in ("- ", "-")
-                ):
-                    if _indent(line) > indent:
-                        raise Unsupported
-                    return mapping
+        while self.position < len(lines):
+            line = lines[self.position]
+            content = line[indent:]
+            if (
+                not line.startswith(" " * indent)
+                or content[:1] in (" ", "")
+                or content[:2] in ("- ", "-")
+            ):
+                if _indent(line) > indent:
+                    raise Unsupported
+                return mapping
             self.position += 1
             key, rest = _entry(content)
             if key is None:
                 raise Unsupported
             mapping[key] = self.value(rest, indent)
+        return mapping
 
     def value(self, rest: str, indent: int) -> Any:
         """The value after `key:` at `indent`: on the same line, or the block below."""

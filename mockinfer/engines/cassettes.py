@@ -91,11 +91,12 @@ class CassetteEngine:
             ),
         )
 
-    def decide(self, request: RecordedRequest) -> Recorded | StreamPlan | Action:
-        """Replay, or say to record or synthesize; raises `ReplayMiss` when nothing may answer."""
+    def decide(self, request: RecordedRequest) -> Interaction | Action:
+        """The interaction to replay (`replay` renders it), or to record or synthesize;
+        raises `ReplayMiss` when nothing may answer."""
         found = self.cassette.play(request)
         if isinstance(found, Interaction):
-            return self.replay(found)
+            return found
         if self.cassette.records:
             return Action.RECORD
         if self.fallback == "synthesize":

@@ -15,7 +15,7 @@ from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
 from mockinfer.cassette.drift import drift
-from mockinfer.cassette.format import Interaction
+from mockinfer.cassette.format import Interaction, RecordedResponse
 from mockinfer.dialects import ES_CHAT
 from mockinfer.engines.cassettes import Action, CassetteEngine
 from mockinfer.engines.record import Forwarded
@@ -28,7 +28,7 @@ from mockinfer.server.routes import replay_effects
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.requests import check_depth
-from mockinfer.wire.results import Ending, RawEvent, Recorded, StreamPlan
+from mockinfer.wire.results import Ending, Recorded
 from mockinfer.wire.sse import is_done
 
 #: Requests always answered locally: a client's `info()` or `ping()` is not an interaction.
@@ -65,13 +65,14 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
             return await _record(request, engine, raw)
     exchange.source = "cassette"
     if engine.drift:
-        _watch_drift(request, engine, raw, decision)
-    if isinstance(decision, Recorded):
-        if 200 <= decision.status < 300:
+        _watch_drift(request, engine, raw, decision.response)
+    replayed = engine.replay(decision)
+    if isinstance(replayed, Recorded):
+        if 200 <= replayed.status < 300:
             await replay_effects(request)
-        return raw_response(request, decision)
+        return raw_response(request, replayed)
     exchange.streamed = True
-    return await write_stream(request, decision)
+    return await write_stream(request, replayed)
 
 
 #: Drift checks running: the loop keeps only weak references to tasks.
@@ -79,7 +80,7 @@ _DRIFT_CHECKS: set[asyncio.Task[None]] = set()
 
 
 def _watch_drift(
-    request: web.Request, engine: CassetteEngine, raw: bytes, replayed: Recorded | StreamPlan
+    request: web.Request, engine: CassetteEngine, raw: bytes, recorded: RecordedResponse
 ) -> None:
     """Call the upstream with the replayed request and report where its answer's shape
     differs from the recording's; ejecting the cassette waits for the check."""
@@ -87,12 +88,7 @@ def _watch_drift(
     recorder, failures = engine.recorder, request.app[STATE].failures
     method, target, headers = request.method, request.path_qs, list(request.headers.items())
     path = request.path  # for messages: a query may carry a credential
-    if isinstance(replayed, Recorded):
-        recorded_status, recorded, stream = replayed.status, replayed.body, False
-    else:
-        events = [timed.event.raw for timed in replayed.events if isinstance(timed.event, RawEvent)]
-        recorded = b"".join(events) + (replayed.closing or b"")
-        recorded_status, stream = replayed.status, True
+    stream = recorded.events is not None
 
     # Counted in flight from now, not from when the task first runs: the test may end first.
     in_flight = contextlib.ExitStack()
@@ -113,7 +109,9 @@ def _watch_drift(
                 failures.append(ServerError(f"drift check of {method} {path}: {reason}"))
                 return
             # Compared redacted, as the recording was kept: a secret is no drift.
-            found = drift(recorded_status, recorded, forwarded.status, live, stream=stream)
+            found = drift(
+                recorded.status, recorded.decoded_body(), forwarded.status, live, stream=stream
+            )
             if found:
                 failures.append(
                     ServerError(
