@@ -23,7 +23,12 @@ from mockinfer.generators import DEFAULT_SEED
 from mockinfer.server.app import create_app
 from mockinfer.server.runner import start_site
 from mockinfer.server.state import ServerState
-from mockinfer.settings import FALLBACKS, RECORD_MODES, UPSTREAM_API_KEY_ENV
+from mockinfer.settings import (
+    FALLBACKS,
+    PROVIDER_API_KEY_ENV,
+    RECORD_MODES,
+    UPSTREAM_API_KEY_ENV,
+)
 from mockinfer.wire.models import declared_model
 
 UPSTREAM_ENV = "MOCKINFER_UPSTREAM"
@@ -105,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
         "text_similarity); repeatable",
     )
     serve.add_argument(
+        "--provider-api-key",
+        default=os.environ.get(PROVIDER_API_KEY_ENV),
+        metavar="KEY",
+        help="require 'Authorization: Bearer KEY' on the OpenAI, Cohere and Hugging Face "
+        f"routes (default ${PROVIDER_API_KEY_ENV}; unset: any request is let in)",
+    )
+    serve.add_argument(
         "--faults",
         type=Path,
         help="a YAML or JSON file holding a list of fault rules to apply from the start",
@@ -151,6 +163,7 @@ def _run_serve(args: argparse.Namespace) -> int:
                 CallJournal(limit=SERVE_JOURNAL_CALLS, body_limit=SERVE_JOURNAL_BODY_BYTES),
             ),
             synthesizer=Synthesizer(seed=args.seed),
+            provider_api_key=args.provider_api_key or None,
         )
         for rule in load_rules(args.faults) if args.faults is not None else ():
             state.faults.add(rule)

@@ -28,6 +28,8 @@ ENV_PREFIX = "MOCKINFER_"
 MODEL_TASKS = ("text_embedding", "text_expansion", "text_similarity")
 #: Credentials come from the environment only, never from ini files or markers.
 UPSTREAM_API_KEY_ENV = "MOCKINFER_UPSTREAM_API_KEY"
+#: The key `mockinfer serve` requires on the provider routes.
+PROVIDER_API_KEY_ENV = "MOCKINFER_PROVIDER_API_KEY"
 
 
 def parse_timing(value: str | float) -> float:

@@ -36,8 +36,9 @@ _SECRET_NAME = re.compile(
 )
 #: Short names that mean a credential only on their own: the secret settings of the
 #: inference services whose names follow no pattern (`service_account_json`, `entra_id`),
-#: and what the security API calls a whole API key.
-_SECRET_EXACT = frozenset({"pw", "pin", "encoded"}) | {
+#: what the security API calls a whole API key, and the account a provider's key belongs to,
+#: which its answers name in headers (`OpenAI-Organization`, `OpenAI-Project`).
+_SECRET_EXACT = frozenset({"pw", "pin", "encoded", "openaiorganization", "openaiproject"}) | {
     re.sub(r"[^a-z0-9]", "", name) for name in SECRET_SETTINGS
 }
 #: Names that are credentials in a URL's query (`?key=`, `?sig=`) but ordinary words in a

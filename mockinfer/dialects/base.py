@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from mockinfer.wire.errors import EsError
@@ -10,6 +11,26 @@ from mockinfer.wire.results import Result, StreamEvent
 
 class Dialect(Protocol):
     """Writes results, stream events and errors in one wire format."""
+
+    @property
+    def provider(self) -> str | None:
+        """The model provider whose API this is (`openai`); None for Elasticsearch's own."""
+        ...
+
+    @property
+    def errors_as_events(self) -> bool:
+        """Whether a failure found before a stream starts is sent as an SSE error event, as
+        ES does, rather than as a JSON error, as providers do."""
+        ...
+
+    @property
+    def chat_errors(self) -> bool:
+        """Whether errors take OpenAI's chat shape, whose mid-stream failure is a `server_error`."""
+        ...
+
+    def headers(self, status: int, request_id: str) -> Mapping[str, str]:
+        """Headers every response of this wire carries (ES's product header, a request id)."""
+        ...
 
     def document(self, result: Result) -> Any:
         """The JSON value of a non-streamed result (not `Recorded`, which is served as is)."""
@@ -20,7 +41,7 @@ class Dialect(Protocol):
         ...
 
     def event(self, event: StreamEvent) -> bytes:
-        """One framed stream event."""
+        """One framed stream event; empty for an event this wire does not send."""
         ...
 
     def done(self) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -82,8 +83,18 @@ def _json(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
+PRODUCT_HEADER = ("X-elastic-product", "Elasticsearch")
+
+
 class EsDialect:
     """Results of `/_inference` in ES's JSON, SSE as ES frames it, errors in the ES envelope."""
+
+    provider: str | None = None
+    errors_as_events = True
+    chat_errors = False
+
+    def headers(self, status: int, request_id: str) -> Mapping[str, str]:
+        return dict((PRODUCT_HEADER,))
 
     def event(self, event: StreamEvent) -> bytes:
         if isinstance(event, RawEvent):
@@ -129,6 +140,8 @@ class EsDialect:
 
 class EsChatDialect(EsDialect):
     """Chat completion inside ES: OpenAI-shaped objects and chunks, OpenAI-style errors."""
+
+    chat_errors = True
 
     def error_document(self, error: EsError, *, with_trace: bool = False) -> Any:
         return error.openai_body()

@@ -27,6 +27,7 @@ import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,8 @@ class RequestFacts:
     stream: bool = False
     texts: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The provider whose API the route speaks (`openai`); None for Elasticsearch's own.
+    provider: str | None = None
 
     def header(self, name: str) -> str | None:
         """A header's value, by case-insensitive name."""
@@ -325,6 +328,8 @@ def provider_failure(
 
     Wording of ES's `BaseResponseHandler`; a timeout is ES's `timeout_exception`.
     """
+    if facts.provider is not None:
+        return error_type or "status_exception", _provider_message(facts.provider, status)
     entity = facts.inference_id
     if entity is None:
         # No provider stands behind this route, so no ES wording fits: say what happened.
@@ -360,6 +365,43 @@ _PREFIXES = {
     429: "Received a rate limit status code",
     503: "Received a server busy error status code",
 }
+
+
+#: What the providers themselves say with each status, on their own routes.
+_PROVIDER_MESSAGES: Mapping[str, Mapping[int, str]] = {
+    "openai": {
+        400: "Bad request",
+        401: "Incorrect API key provided.",
+        403: "You are not allowed to sample from this model",
+        404: "The requested resource was not found",
+        408: "Request timed out.",
+        429: _PROVIDER_RATE_LIMIT,
+        500: f"{_PROVIDER_STREAM_ERROR}. Sorry about that!",
+        503: "The engine is currently overloaded, please try again later",
+    },
+    "cohere": {
+        400: "invalid request",
+        401: "invalid api token",
+        429: "You are using a Trial key, which is limited to 10 API calls / minute",
+        500: "internal server error, this has been reported to our developers",
+        503: "service unavailable",
+    },
+    "hugging_face": {
+        413: "Input validation error: inputs must have less than 512 tokens",
+        429: "Model is overloaded",
+        503: "Model is currently loading",
+    },
+}
+
+
+def _provider_message(provider: str, status: int) -> str:
+    known = _PROVIDER_MESSAGES.get(provider, {}).get(status)
+    if known is not None:
+        return known
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"status {status}"
 
 
 class FaultRegistry:

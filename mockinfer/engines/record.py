@@ -129,16 +129,26 @@ class Recorder:
         self._session: aiohttp.ClientSession | None = None
 
     async def forward(
-        self, method: str, path_qs: str, headers: Iterable[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        path_qs: str,
+        headers: Iterable[tuple[str, str]],
+        body: bytes,
+        *,
+        scheme: str = "ApiKey",
     ) -> Forwarded:
-        """Send the request upstream with the client's headers (and credentials)."""
+        """Send the request upstream with the client's headers (and credentials).
+
+        The upstream key goes in `Authorization` with `scheme`: `ApiKey` for a cluster,
+        `Bearer` for a model provider.
+        """
         if self._session is None:
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
             self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=True)
         sent = list(end_to_end(headers))
         if self.api_key:
             sent = [(k, v) for k, v in sent if k.lower() != "authorization"]
-            sent.append(("Authorization", f"ApiKey {self.api_key}"))
+            sent.append(("Authorization", f"{scheme} {self.api_key}"))
         elif self._basic and not any(k.lower() == "authorization" for k, _ in sent):
             sent.append(("Authorization", self._basic))
         started = time.monotonic()

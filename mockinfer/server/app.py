@@ -7,11 +7,11 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockinfer.server import admin, chain, models
+from mockinfer.server import admin, chain, models, providers
 from mockinfer.server.body import check_compatible_version
 from mockinfer.server.calls import is_admin
 from mockinfer.server.journal import on_response_prepare
-from mockinfer.server.render import PRODUCT_HEADER, error_response
+from mockinfer.server.render import error_response
 from mockinfer.server.routes import add_routes
 from mockinfer.server.state import EXCHANGE, STATE, Exchange, ServerState
 from mockinfer.wire.errors import EsError, EsStringError
@@ -25,11 +25,16 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
 
     Admin requests skip the chain: they are never faulted, stubbed, recorded or journaled.
     """
-    request[EXCHANGE] = Exchange()
+    exchange = request[EXCHANGE] = Exchange()
     try:
-        accept = request.headers.get("Accept")
-        if accept is not None and "compatible-with" in accept:
-            check_compatible_version("Accept", accept)
+        provider = providers.dialect_of(request)
+        if provider is not None:
+            exchange.dialect = provider  # before the chain: its failures are the provider's
+            providers.check_key(request)
+        else:
+            accept = request.headers.get("Accept")
+            if accept is not None and "compatible-with" in accept:
+                check_compatible_version("Accept", accept)
         if is_admin(request):
             return await handler(request)
         return await chain.run(request, handler)
@@ -61,8 +66,14 @@ def _as_es_error(request: web.Request, exc: Exception) -> EsError:
     return EsError(500, "exception", f"mockinfer failed to answer the request: {exc!r}")
 
 
-async def _product_header(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers[PRODUCT_HEADER[0]] = PRODUCT_HEADER[1]
+async def _dialect_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """ES's product header, or a provider's request id and rate limits; a replayed
+    provider answer keeps the ones it was recorded with."""
+    dialect = request[EXCHANGE].dialect
+    request_id = providers.request_id(request) if dialect.provider is not None else ""
+    for name, value in dialect.headers(response.status, request_id).items():
+        if dialect.provider is None or name not in response.headers:
+            response.headers[name] = value
 
 
 def create_app(state: ServerState | None = None) -> web.Application:
@@ -70,9 +81,10 @@ def create_app(state: ServerState | None = None) -> web.Application:
     resolved = state or ServerState()
     app = web.Application(middlewares=[pipeline], client_max_size=resolved.max_body_bytes + 1)
     app[STATE] = resolved
-    app.on_response_prepare.append(_product_header)
+    app.on_response_prepare.append(_dialect_headers)
     app.on_response_prepare.append(on_response_prepare)
     add_routes(app)
     models.add_routes(app)
+    providers.add_routes(app)
     admin.add_routes(app)
     return app

@@ -24,7 +24,7 @@ from aiohttp.http_exceptions import (
 )
 from aiohttp.web_protocol import RequestHandler
 
-from mockinfer.server.render import PRODUCT_HEADER
+from mockinfer.dialects.es import PRODUCT_HEADER
 from mockinfer.wire.errors import EsError, bad_request
 
 #: Elasticsearch's `http.max_initial_line_length` and `http.max_header_size` defaults.

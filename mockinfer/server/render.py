@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict
 
-from mockinfer.dialects import ES_CHAT
+from mockinfer.dialects.es import PRODUCT_HEADER
 from mockinfer.server.calls import StreamFailure, is_stream_route
 from mockinfer.server.filtering import filter_path
 from mockinfer.server.journal import complete_call, journal_unanswered
@@ -25,7 +25,6 @@ from mockinfer.wire.errors import EsError
 from mockinfer.wire.results import Ending, Recorded, Result, StreamPlan
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 
-PRODUCT_HEADER = ("X-elastic-product", "Elasticsearch")
 _COMPAT = re.compile(r"compatible-with\s*=\s*(\d+)")
 
 
@@ -134,7 +133,7 @@ async def write_stream(request: web.Request, plan: StreamPlan) -> web.StreamResp
     dialect = exchange.dialect
     if exchange.firing is not None:
         assert exchange.facts is not None
-        plan = exchange.firing.shape(plan, exchange.facts, chat=dialect is ES_CHAT)
+        plan = exchange.firing.shape(plan, exchange.facts, chat=dialect.chat_errors)
     response = web.StreamResponse(status=plan.status)
     response.headers.extend(
         (k, v) for k, v in plan.headers if k.lower() != PRODUCT_HEADER[0].lower()

@@ -68,9 +68,13 @@ class MockInferServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         models: Sequence[TrainedModel | str | Mapping[str, Any]] = (),
         journal: CallJournal | None = None,
+        provider_api_key: str | None = None,
     ) -> None:
         """`models` are declared for the server's life: `TrainedModel`s, `id:task[:dims]`
-        strings or mappings of a model's fields. `journal` replaces the unbounded one."""
+        strings or mappings of a model's fields. `journal` replaces the unbounded one.
+        `provider_api_key`, when given, is required as `Authorization: Bearer` on the
+        provider routes (`/v1/embeddings` and the like), which refuse other requests as the
+        provider would."""
         self.host = host
         self.port = port
         declared = [m if isinstance(m, TrainedModel) else declared_model(m) for m in models]
@@ -78,6 +82,7 @@ class MockInferServer:
             backend=Backend(declared, journal),
             synthesizer=Synthesizer(seed=seed, timing=timing),
             max_body_bytes=max_body_bytes,
+            provider_api_key=provider_api_key,
         )
         self._url: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,10 @@ class ServerState:
     #: Exceptions raised inside the server, kept to fail the test that caused them.
     failures: list[BaseException] = field(default_factory=list)
     cassette: CassetteEngine | None = None
+    #: The key provider routes require as `Authorization: Bearer`; None lets every request in.
+    provider_api_key: str | None = None
+    #: Numbers the request ids of provider answers, from 1 after every reset.
+    request_numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def reset(self) -> None:
         """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal.
@@ -40,6 +46,7 @@ class ServerState:
         self.backend.reset()
         self.stubs.clear()
         self.faults.clear()
+        self.request_numbers = itertools.count()
 
 
 STATE = web.AppKey("mockinfer.state", ServerState)
@@ -62,6 +69,8 @@ class Exchange:
     firing: Firing | None = None
     call: InferenceCall | None = None
     journal_entry: tuple[int, int] | None = None
+    #: The id a provider's answer carries (`x-request-id`), made once per request.
+    request_id: str | None = None
 
     def note_body(self, body: Any) -> None:
         """Keep the body for the journal."""

@@ -50,10 +50,15 @@ class Endpoint:
     @property
     def model(self) -> str:
         """The model name the endpoint serves, for chat replies and default dimensions."""
+        return self.model_name or self.service
+
+    @property
+    def model_name(self) -> str | None:
+        """The model its service settings name (a URL for services addressed by one)."""
         spec = resolve_service(self.service)
         key = spec.model_field if spec else "model_id"
         value = self.service_settings.get(key) or self.service_settings.get("model_id")
-        return str(value) if value else self.service
+        return str(value) if value else None
 
     @property
     def dimensions(self) -> int:

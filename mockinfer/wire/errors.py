@@ -71,6 +71,28 @@ class EsError(Exception):
         return f"org.elasticsearch.{java_name}: {self.reason}"
 
 
+class ProviderError(EsError):
+    """An error a model provider's API answers in its own body (OpenAI, Cohere, Hugging Face).
+
+    `error_type` is the provider's type (OpenAI's `invalid_request_error`); `param` and `code`
+    are OpenAI's fields of the same names, None where the provider has no such field.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error_type: str,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, error_type, message, headers=headers)
+        self.param = param
+        self.code = code
+
+
 class EsStringError(EsError):
     """A routing-level error whose `error` is a plain string, as ES answers unknown paths."""
 

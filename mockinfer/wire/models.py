@@ -17,6 +17,7 @@ from mockinfer.settings import MODEL_TASKS as MODEL_TASK_NAMES
 from mockinfer.wire.durations import parse_time_value
 from mockinfer.wire.endpoints import Endpoint
 from mockinfer.wire.errors import EsError, status_exception, validation_failed
+from mockinfer.wire.hugging_face import model_in_url
 from mockinfer.wire.requests import Body
 from mockinfer.wire.tasks import TaskType
 
@@ -184,9 +185,20 @@ def model_of(endpoint: Endpoint) -> TrainedModel | None:
 
 
 def seed_key(endpoint: Endpoint) -> str:
-    """What seeds an endpoint's results: its model for in-cluster models, else its id."""
+    """What seeds an endpoint's vectors, token weights and rankings: its model.
+
+    An in-cluster model seeds as the model does on `_ml`; a provider's model by its name, so
+    that a text gets the same vector from the provider's own route (`/v1/embeddings`) and from
+    every endpoint of that model. An endpoint that names no model seeds by its id.
+    """
     model = model_of(endpoint)
-    return model.seed_key if model is not None else endpoint.inference_id
+    if model is not None:
+        return model.seed_key
+    named = endpoint.model_name
+    if endpoint.service in IN_CLUSTER_SERVICES or named is None:
+        return endpoint.inference_id
+    # A service addressed by URL names its model in the path of mockinfer's own routes.
+    return model_in_url(named) or named
 
 
 def declared_model(spec: Any) -> TrainedModel:

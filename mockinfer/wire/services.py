@@ -190,6 +190,7 @@ SERVICES: dict[str, Service] = {
             "cohere",
             (T.TEXT_EMBEDDING, T.RERANK, T.COMPLETION),
             ("api_key", "model_id"),
+            ("url",),
             task_settings=("input_type", "truncate", *_RERANK_TASK),
             rpm=10000,
             label="Cohere",

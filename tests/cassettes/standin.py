@@ -206,11 +206,7 @@ class StandIn:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
-        app = web.Application(middlewares=[self._middleware])
-        app.router.add_route("PUT", "/_inference/{task}/{id}", self._put)
-        app.router.add_route("POST", "/_inference/{task}/{id}/_stream", self._stream)
-        app.router.add_route("POST", "/_inference/{task}/{id}", self._infer)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         loop.run_until_complete(site.start())
@@ -225,14 +221,25 @@ class StandIn:
 
     # -- HTTP ------------------------------------------------------------------------
 
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        body = await request.read()
+    def app(self) -> web.Application:
+        """The application it serves: ES's inference routes."""
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_route("PUT", "/_inference/{task}/{id}", self._put)
+        app.router.add_route("POST", "/_inference/{task}/{id}/_stream", self._stream)
+        app.router.add_route("POST", "/_inference/{task}/{id}", self._infer)
+        return app
+
+    def note(self, request: web.Request, body: bytes) -> None:
+        """Keep a request as it was received."""
         with self._changed:
             self.received.append(
                 Received(request.method, request.path_qs, dict(request.headers), body)
             )
             self._changed.notify_all()
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.note(request, await request.read())
         auth = request.headers.get("Authorization")
         if auth != f"ApiKey {self.api_key}":
             return self._unauthenticated(request, missing=auth is None)

@@ -16,7 +16,6 @@ from multidict import CIMultiDict
 
 from mockinfer.cassette.drift import drift
 from mockinfer.cassette.format import Interaction, RecordedResponse
-from mockinfer.dialects import ES_CHAT
 from mockinfer.engines.cassettes import Action, CassetteEngine
 from mockinfer.engines.record import Forwarded
 from mockinfer.errors import ReplayMiss, ServerError
@@ -89,6 +88,7 @@ def _watch_drift(
     method, target, headers = request.method, request.path_qs, list(request.headers.items())
     path = request.path  # for messages: a query may carry a credential
     stream = recorded.events is not None
+    scheme = _scheme(request)
 
     # Counted in flight from now, not from when the task first runs: the test may end first.
     in_flight = contextlib.ExitStack()
@@ -97,7 +97,7 @@ def _watch_drift(
     async def check() -> None:
         with in_flight:
             try:
-                forwarded = await recorder.forward(method, target, headers, raw)
+                forwarded = await recorder.forward(method, target, headers, raw, scheme=scheme)
                 if forwarded.is_stream:
                     live = engine.redactor.stream(
                         b"".join([event async for event in forwarded.stream()])
@@ -125,6 +125,11 @@ def _watch_drift(
     task.add_done_callback(_DRIFT_CHECKS.discard)
 
 
+def _scheme(request: web.Request) -> str:
+    """How the upstream key is sent: `Bearer` to a model provider, `ApiKey` to a cluster."""
+    return "Bearer" if request[EXCHANGE].dialect.provider is not None else "ApiKey"
+
+
 def _note_body(request: web.Request, raw: bytes) -> None:
     exchange = request[EXCHANGE]
     if exchange.body_noted:
@@ -144,7 +149,7 @@ async def _record(request: web.Request, engine: CassetteEngine, raw: bytes) -> w
     assert engine.recorder is not None
     try:
         forwarded = await engine.recorder.forward(
-            request.method, request.path_qs, request.headers.items(), raw
+            request.method, request.path_qs, request.headers.items(), raw, scheme=_scheme(request)
         )
     except EsError as error:
         request.app[STATE].failures.append(ServerError(error.reason))
@@ -187,7 +192,7 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
     cut = None
     if firing is not None:
         assert exchange.facts is not None
-        cut = firing.cut(exchange.facts, chat=exchange.dialect is ES_CHAT)
+        cut = firing.cut(exchange.facts, chat=exchange.dialect.chat_errors)
     gap = firing.rule.event_delay if firing is not None else 0.0
     response = web.StreamResponse(status=forwarded.status, headers=CIMultiDict(forwarded.headers))
     sent, done, ended = 0, False, False

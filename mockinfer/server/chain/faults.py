@@ -8,6 +8,7 @@ reset after N events) are left on the request for the stream writer, whichever l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from aiohttp.typedefs import Handler
 from mockinfer.dialects import ES_CHAT
 from mockinfer.engines.faults import RequestFacts
 from mockinfer.generators.chat import last_user_text
+from mockinfer.server import providers
 from mockinfer.server.body import read_body
 from mockinfer.server.calls import is_stream_route, note_request_target
 from mockinfer.server.journal import journal_unanswered
@@ -54,7 +56,7 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     if error is None:
         return await following(request)
     exchange.source = "fault"
-    if facts.stream:
+    if facts.stream and exchange.dialect.errors_as_events:
         return await stream_error(request, error)
     raise error
 
@@ -75,11 +77,24 @@ async def _wait(request: web.Request, seconds: float) -> bool:
 
 
 async def request_facts(request: web.Request) -> RequestFacts:
-    """What fault rules match on, read leniently: a malformed body just has no text."""
+    """What fault rules match on, read leniently: a malformed body just has no text.
+
+    On a provider's route the model stands where the inference id would, and the body says
+    whether it streams.
+    """
+    exchange = request[EXCHANGE]
     task, inference_id = note_request_target(request)
     stream = is_stream_route(request)
     if stream:
-        request[EXCHANGE].streamed = True
+        exchange.streamed = True
+    if providers.route_of(request) is not None:
+        with contextlib.suppress(EsError):
+            call = await providers.provider_call(request)
+            task, inference_id, stream = (
+                call.endpoint.task_type.value,
+                call.endpoint.inference_id,
+                call.stream,
+            )
     return RequestFacts(
         method=request.method,
         path=request.path,
@@ -88,6 +103,7 @@ async def request_facts(request: web.Request) -> RequestFacts:
         stream=stream,
         texts=await _texts(request),
         headers={k.lower(): v for k, v in request.headers.items()},
+        provider=exchange.dialect.provider,
     )
 
 
@@ -108,11 +124,12 @@ async def _texts(request: web.Request) -> tuple[str, ...]:
     if not isinstance(body, Mapping):
         return ()
     texts: list[str] = []
-    given = body.get("input")
-    if isinstance(given, str):
-        texts.append(given)
-    elif isinstance(given, list):
-        texts.extend(item for item in given if isinstance(item, str))
+    for key in ("input", "inputs", "texts", "documents"):  # ES's, TEI's and Cohere's names
+        given = body.get(key)
+        if isinstance(given, str):
+            texts.append(given)
+        elif isinstance(given, list):
+            texts.extend(item for item in given if isinstance(item, str))
     if isinstance(body.get("query"), str):
         texts.append(body["query"])
     if isinstance(body.get("messages"), list):
