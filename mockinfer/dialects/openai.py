@@ -2,7 +2,8 @@
 
 Streams are framed as OpenAI frames them: `data: <json>` and a blank line, no event names,
 no byte order mark, `data: [DONE]` at the end; an error in the middle of a stream is one
-`data: {"error": ...}` event. Chunks carry `usage: null` and a final usage chunk only when
+`event: error` whose data is the error body: Elasticsearch's `OpenAiUnifiedStreamingProcessor`
+reads it by its name, and OpenAI's own client by its `error` key. Chunks carry `usage: null` and a final usage chunk only when
 `stream_options.include_usage` asked for them. Every response has an `x-request-id` and
 OpenAI's rate-limit headers, which Elasticsearch quotes when it is refused with a 429.
 """
@@ -133,7 +134,7 @@ class OpenAiDialect:
         return DONE
 
     def error_event(self, error: EsError) -> bytes:
-        return data_event(orjson.dumps(self.error_document(error)))
+        return b"event: error\n" + data_event(orjson.dumps(self.error_document(error)))
 
     def error_document(self, error: EsError, *, with_trace: bool = False) -> Any:
         if isinstance(error, ProviderError):

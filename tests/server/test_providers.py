@@ -29,6 +29,7 @@ from tests.server.http import RawResponse, raw_request
 #: What ES sends: `XContentType.JSON.mediaType()`, with its charset.
 ES_JSON = {"Content-Type": "application/json; charset=UTF-8", "Authorization": "Bearer secret"}
 CHAT = [{"role": "user", "content": "Tell me about the harbour lights"}]
+BASE_CHAT = {"model": "gpt-4o-mini", "messages": CHAT}
 
 
 def post(server: MockInferServer, path: str, body: str | bytes) -> RawResponse:
@@ -550,6 +551,14 @@ def test_a_fault_cuts_an_openai_stream_with_openais_error_event(
     }
     (call,) = server.calls
     assert call.streamed and call.ending == "error"
+    # On the wire: an `error` event, which ES's streaming processor reads by its name.
+    response = post(server, "/v1/chat/completions", json.dumps({**BASE_CHAT, "stream": True}))
+    assert response.body.endswith(
+        b'\n\nevent: error\ndata: {"error":{"message":'
+        b'"The server had an error while processing your request. '
+        b'Sorry about that!","type":"server_error",'
+        b'"param":null,"code":null}}\n\n'
+    )
 
 
 def test_stubs_answer_provider_routes_by_model(
