@@ -51,3 +51,21 @@ class Dialect(Protocol):
     def error_event(self, error: EsError) -> bytes:
         """The event that ends a failed stream."""
         ...
+
+
+class WithoutStreams:
+    """What a provider's wire without streams shares: failures are JSON, never events, and the
+    stream methods refuse (no route of its dialect answers with a stream)."""
+
+    provider: str
+    errors_as_events = False
+    chat_errors = False
+
+    def event(self, event: StreamEvent) -> bytes:
+        raise TypeError(f"mockinfer's {self.provider} routes do not stream")
+
+    def done(self) -> bytes:
+        raise TypeError(f"mockinfer's {self.provider} routes do not stream")
+
+    def error_event(self, error: EsError) -> bytes:
+        raise TypeError(f"mockinfer's {self.provider} routes do not stream")

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from mockinfer.dialects.base import WithoutStreams
 from mockinfer.dialects.es import encode_vector
 from mockinfer.wire.errors import EsError
-from mockinfer.wire.results import DenseEmbeddings, Document, Ranking, Result, StreamEvent
+from mockinfer.wire.results import DenseEmbeddings, Document, Ranking, Result
 
 
 @dataclass(frozen=True)
-class CohereDialect:
+class CohereDialect(WithoutStreams):
     """Answers of Cohere's API; one instance per request carries how its answer is written."""
 
     version: int = 2
@@ -32,8 +33,6 @@ class CohereDialect:
     input_tokens: int = 0
 
     provider = "cohere"
-    errors_as_events = False
-    chat_errors = False
 
     def document(self, result: Result) -> Any:
         if isinstance(result, DenseEmbeddings):
@@ -77,15 +76,6 @@ class CohereDialect:
 
     def _meta(self, unit: str, count: int) -> dict[str, Any]:
         return {"api_version": {"version": str(self.version)}, "billed_units": {unit: count}}
-
-    def event(self, event: StreamEvent) -> bytes:
-        raise TypeError("mockinfer's Cohere routes do not stream")
-
-    def done(self) -> bytes:
-        raise TypeError("mockinfer's Cohere routes do not stream")
-
-    def error_event(self, error: EsError) -> bytes:
-        raise TypeError("mockinfer's Cohere routes do not stream")
 
     def error_document(self, error: EsError, *, with_trace: bool = False) -> Any:
         return {"message": error.reason}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mockinfer.dialects.base import WithoutStreams
 from mockinfer.dialects.es import encode_vector
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.results import (
@@ -18,16 +19,13 @@ from mockinfer.wire.results import (
     Ranking,
     Result,
     SparseEmbeddings,
-    StreamEvent,
 )
 
 
-class HuggingFaceDialect:
+class HuggingFaceDialect(WithoutStreams):
     """Answers of TEI's routes."""
 
     provider = "hugging_face"
-    errors_as_events = False
-    chat_errors = False
 
     def document(self, result: Result) -> Any:
         if isinstance(result, DenseEmbeddings):
@@ -45,15 +43,6 @@ class HuggingFaceDialect:
         if isinstance(result, Document):
             return result.body
         raise TypeError(f"text-embeddings-inference has no answer of this kind: {result!r}")
-
-    def event(self, event: StreamEvent) -> bytes:
-        raise TypeError("mockinfer's Hugging Face routes do not stream")
-
-    def done(self) -> bytes:
-        raise TypeError("mockinfer's Hugging Face routes do not stream")
-
-    def error_event(self, error: EsError) -> bytes:
-        raise TypeError("mockinfer's Hugging Face routes do not stream")
 
     def error_document(self, error: EsError, *, with_trace: bool = False) -> Any:
         kind = (

@@ -3,9 +3,10 @@
 Streams are framed as OpenAI frames them: `data: <json>` and a blank line, no event names,
 no byte order mark, `data: [DONE]` at the end; an error in the middle of a stream is one
 `event: error` whose data is the error body: Elasticsearch's `OpenAiUnifiedStreamingProcessor`
-reads it by its name, and OpenAI's own client by its `error` key. Chunks carry `usage: null` and a final usage chunk only when
-`stream_options.include_usage` asked for them. Every response has an `x-request-id` and
-OpenAI's rate-limit headers, which Elasticsearch quotes when it is refused with a 429.
+reads it by its name, and OpenAI's own client by its `error` key. Chunks carry `usage: null`
+and a final usage chunk only when `stream_options.include_usage` asked for them. Every
+response has an `x-request-id` and OpenAI's rate-limit headers, which Elasticsearch quotes
+when it is refused with a 429.
 """
 
 from __future__ import annotations
