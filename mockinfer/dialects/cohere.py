@@ -64,12 +64,24 @@ class CohereDialect(WithoutStreams):
         return answer
 
     def _typed(self, row: Any) -> Any:
-        """A row as the requested type: unsigned types shift the signed bytes generated."""
-        if self.embedding_type == "uint8":
-            return (np.asarray(row, dtype=np.int16) + 128).tolist()
-        if self.embedding_type == "ubinary":
-            return (np.asarray(row, dtype=np.int16) & 0xFF).tolist()
-        return encode_vector(row)
+        """A row as the requested type: unsigned types shift the signed bytes generated, and
+        a stub's floats are quantised as the provider quantises its own (scaled to int8, or one
+        bit per dimension, packed), since Elasticsearch reads only integers for these types."""
+        kind = self.embedding_type
+        if kind in (None, "float"):
+            return encode_vector(row)
+        values = np.asarray(row)
+        if values.dtype.kind == "f":
+            if kind in ("int8", "uint8"):
+                values = np.clip(np.rint(values * 127), -128, 127)
+            else:
+                values = np.packbits(values > 0).view(np.int8)
+        signed = values.astype(np.int16)
+        if kind == "uint8":
+            return (signed + 128).tolist()
+        if kind == "ubinary":
+            return (signed & 0xFF).tolist()
+        return signed.tolist()
 
     def _id(self) -> str:
         return str(uuid.UUID(hex=self.request_id[-32:].rjust(32, "0"))) if self.request_id else ""

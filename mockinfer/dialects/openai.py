@@ -1,12 +1,11 @@
 """OpenAI's own wire: embeddings lists, `chat.completion` objects and chunks, OpenAI errors.
 
-Streams are framed as OpenAI frames them: `data: <json>` and a blank line, no event names,
-no byte order mark, `data: [DONE]` at the end; an error in the middle of a stream is one
-`event: error` whose data is the error body: Elasticsearch's `OpenAiUnifiedStreamingProcessor`
-reads it by its name, and OpenAI's own client by its `error` key. Chunks carry `usage: null`
-and a final usage chunk only when `stream_options.include_usage` asked for them. Every
-response has an `x-request-id` and OpenAI's rate-limit headers, which Elasticsearch quotes
-when it is refused with a 429.
+Streams are framed as OpenAI frames them: `data: <json>` and a blank line, no byte order
+mark, `data: [DONE]` at the end; an error in the middle of a stream is one `event: error` whose
+data is the error body: Elasticsearch's `OpenAiUnifiedStreamingProcessor` reads it by its name,
+and OpenAI's own client by its `error` key. Chunks carry `usage: null` and a final usage chunk
+only when `stream_options.include_usage` asked for them. Every response has an `x-request-id`
+and OpenAI's rate-limit headers, which Elasticsearch quotes when it is refused with a 429.
 """
 
 from __future__ import annotations
@@ -44,6 +43,8 @@ _STATUS_TYPES: Mapping[int, tuple[str, str | None]] = {
     401: ("invalid_request_error", "invalid_api_key"),
     403: ("invalid_request_error", "unsupported_country_region_territory"),
     404: ("invalid_request_error", None),
+    405: ("invalid_request_error", None),
+    406: ("invalid_request_error", None),
     408: ("timeout", None),
     409: ("invalid_request_error", None),
     413: ("invalid_request_error", None),
@@ -119,7 +120,7 @@ class OpenAiDialect:
             "choices": [
                 {
                     "index": c.get("index", 0),
-                    "delta": c.get("delta", {}),
+                    "delta": _delta(c.get("delta", {})),
                     "logprobs": None,
                     "finish_reason": c.get("finish_reason"),
                 }
@@ -160,6 +161,20 @@ class OpenAiDialect:
             "x-ratelimit-reset-requests": "6ms",
             "x-ratelimit-reset-tokens": "0s",
         }
+
+
+def _delta(delta: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A delta as OpenAI streams it: a tool call's `id` and `type` in its first piece only."""
+    calls = delta.get("tool_calls")
+    if not isinstance(calls, list):
+        return delta
+    pieces = [
+        {k: v for k, v in call.items() if k != "type" or "id" in call}
+        if isinstance(call, Mapping)
+        else call
+        for call in calls
+    ]
+    return {**delta, "tool_calls": pieces}
 
 
 def _usage(usage: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from mockinfer.dialects import Dialect
@@ -56,12 +56,17 @@ def route_of(request: web.Request) -> ProviderRoute | None:
 
 
 def request_id(request: web.Request) -> str:
-    """The id this request's answer carries: a function of the server seed and its order."""
+    """The id this request's answer carries: a function of the server seed, the request and
+    how many identical requests came before it, so that requests a cluster sends in parallel
+    get the same ids in every run."""
     exchange = request[EXCHANGE]
     if exchange.request_id is None:
         state = request.app[STATE]
-        number = next(state.request_numbers)
-        digest = hashlib.blake2b(f"{state.synthesizer.seed}:{number}".encode(), digest_size=16)
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (str(state.synthesizer.seed), request.method, request.path_qs):
+            digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(exchange.raw_body or b"")
+        digest.update(str(state.request_numbers.next(digest.digest())).encode())
         exchange.request_id = "req_" + digest.hexdigest()
     return exchange.request_id
 
@@ -72,10 +77,10 @@ def check_key(request: web.Request) -> None:
     if expected is None:
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), expected):
+    if scheme.lower() == "bearer" and hmac.compare_digest(_bytes(given.strip()), _bytes(expected)):
         return
-    route = route_of(request)
-    provider = route.dialect.provider if route is not None else None
+    dialect = dialect_of(request)
+    provider = dialect.provider if dialect is not None else None
     if provider == "openai" and not given:
         raise ProviderError(
             401,
@@ -96,6 +101,11 @@ def check_key(request: web.Request) -> None:
     raise ProviderError(401, "Unauthorized", "Invalid credentials in Authorization header")
 
 
+def _bytes(text: str) -> bytes:
+    # Headers arrive decoded as Latin-1 or with escaped bytes: compare whatever came.
+    return text.encode("utf-8", "surrogateescape")
+
+
 async def provider_call(request: web.Request) -> InferenceCall:
     """The validated call of a provider request, parsed once; its dialect is set on the way."""
     exchange = request[EXCHANGE]
@@ -105,8 +115,9 @@ async def provider_call(request: web.Request) -> InferenceCall:
     raw = await read_body(request)
     check_depth(raw)
     try:
-        data = json.loads(raw)
-    except ValueError:
+        # orjson refuses what no answer could carry back: lone surrogates, NaN, Infinity.
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         exchange.note_body(raw.decode("utf-8", "replace"))
         raise route.invalid_json() from None
     exchange.note_body(data)
@@ -131,7 +142,9 @@ def _texts_tokens(texts: tuple[str, ...]) -> int:
 def _openai_embeddings(request: web.Request, data: Any) -> tuple[InferenceCall, Dialect]:
     parsed = openai.parse_embeddings(data)
     assert parsed.call.input is not None
-    tokens = _texts_tokens(parsed.call.input.inputs)
+    tokens = parsed.tokens
+    if tokens is None:
+        tokens = _texts_tokens(parsed.call.input.inputs)
     return parsed.call, OpenAiDialect(parsed.model, parsed.base64, prompt_tokens=tokens)
 
 
@@ -158,8 +171,7 @@ def _cohere_embed(version: int) -> Parse:
 
 def _cohere_rerank(version: int) -> Parse:
     def parse(request: web.Request, data: Any) -> tuple[InferenceCall, Dialect]:
-        parsed = cohere.parse_rerank(data, version)
-        return parsed.call, CohereDialect(version, request_id(request))
+        return cohere.parse_rerank(data, version), CohereDialect(version, request_id(request))
 
     return parse
 

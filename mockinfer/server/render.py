@@ -20,7 +20,7 @@ from mockinfer.dialects.es import PRODUCT_HEADER
 from mockinfer.server.calls import StreamFailure, is_stream_route
 from mockinfer.server.filtering import filter_path
 from mockinfer.server.journal import complete_call, journal_unanswered
-from mockinfer.server.state import EXCHANGE
+from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.results import Ending, Recorded, Result, StreamPlan
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
@@ -152,6 +152,14 @@ async def write_stream(request: web.Request, plan: StreamPlan) -> web.StreamResp
         await end_stream(request, response, plan.ending, error=plan.error, closing=plan.closing)
     except ConnectionResetError:
         complete_call(request, Ending.DISCONNECTED)
+    except Exception as exc:
+        if not response.prepared:
+            raise
+        # The head is out: no error response can follow, so the stream is cut and the test
+        # is told why.
+        request.app[STATE].failures.append(exc)
+        complete_call(request, Ending.DISCONNECTED)
+        reset(request)
     return response
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,25 @@ from mockinfer.wire.requests import InferenceCall
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
 
 
+class Occurrences:
+    """How often each key has been seen, thread-safe; a long-running server forgets them all
+    past `limit` keys rather than grow without bound."""
+
+    def __init__(self, limit: int = 65536) -> None:
+        self._seen: Counter[bytes] = Counter()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def next(self, key: bytes) -> int:
+        """How many times `key` was seen before this one."""
+        with self._lock:
+            if key not in self._seen and len(self._seen) >= self._limit:
+                self._seen.clear()
+            number = self._seen[key]
+            self._seen[key] += 1
+            return number
+
+
 @dataclass
 class ServerState:
     """Everything the handlers share: registry, engines, faults, and failures to report."""
@@ -35,8 +54,8 @@ class ServerState:
     cassette: CassetteEngine | None = None
     #: The key provider routes require as `Authorization: Bearer`; None lets every request in.
     provider_api_key: str | None = None
-    #: Numbers the request ids of provider answers, from 1 after every reset.
-    request_numbers: Iterator[int] = field(default_factory=itertools.count)
+    #: Numbers identical provider requests, for their answers' ids; from 0 after every reset.
+    request_numbers: Occurrences = field(default_factory=Occurrences)
 
     def reset(self) -> None:
         """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal.
@@ -46,7 +65,7 @@ class ServerState:
         self.backend.reset()
         self.stubs.clear()
         self.faults.clear()
-        self.request_numbers = itertools.count()
+        self.request_numbers = Occurrences()
 
 
 STATE = web.AppKey("mockinfer.state", ServerState)

@@ -22,6 +22,8 @@ from mockinfer.wire.tasks import TaskType
 SERVICE = "cohere"
 #: What Cohere allows in one embed request; ES splits its batches to fit.
 MAX_TEXTS = 96
+#: What Cohere allows in one rerank request.
+MAX_DOCUMENTS = 1000
 INPUT_TYPES: Mapping[str, str] = {
     "search_document": "ingest",
     "search_query": "search",
@@ -109,7 +111,6 @@ class EmbedCall:
     texts: tuple[str, ...]
     #: The requested type (`float`, `int8`...), None for v1's plain list of floats.
     embedding_type: str | None
-    version: int
 
 
 def parse_embed(data: dict[str, Any], version: int) -> EmbedCall:
@@ -122,7 +123,9 @@ def parse_embed(data: dict[str, Any], version: int) -> EmbedCall:
     input_type = data.get("input_type")
     if input_type is None and version == 2:
         raise invalid("input_type is required")
-    if input_type is not None and input_type not in INPUT_TYPES:
+    if input_type is not None and (
+        not isinstance(input_type, str) or input_type not in INPUT_TYPES
+    ):
         raise invalid(
             f"input_type must be one of {', '.join(INPUT_TYPES)}; received {json.dumps(input_type)}"
         )
@@ -146,28 +149,24 @@ def parse_embed(data: dict[str, Any], version: int) -> EmbedCall:
             inputs=tuple(texts), input_type=INPUT_TYPES[input_type] if input_type else None
         ),
     )
-    return EmbedCall(call, tuple(texts), embedding_type, version)
+    return EmbedCall(call, tuple(texts), embedding_type)
 
 
 def _embedding_type(value: Any, version: int) -> str | None:
     if value is None:
         return "float" if version == 2 else None
-    if not isinstance(value, list) or not value or not all(v in EMBEDDING_TYPES for v in value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v in EMBEDDING_TYPES for v in value)
+    ):
         raise invalid(f"embedding_types must be a list of {', '.join(EMBEDDING_TYPES)}")
     if len(set(value)) > 1:
         raise invalid("mockinfer answers one embedding type per request")
     return str(value[0])
 
 
-@dataclass(frozen=True)
-class RerankCall:
-    """A validated rerank request and how its answer is written."""
-
-    call: InferenceCall
-    version: int
-
-
-def parse_rerank(data: dict[str, Any], version: int) -> RerankCall:
+def parse_rerank(data: dict[str, Any], version: int) -> InferenceCall:
     """Validate a `/v1/rerank` or `/v2/rerank` body as Cohere does."""
     _reject_unknown(data, _RERANK_FIELDS)
     model = _model(data, version) or "rerank-english-v2.0"
@@ -177,6 +176,10 @@ def parse_rerank(data: dict[str, Any], version: int) -> RerankCall:
     raw_documents = data.get("documents")
     if not isinstance(raw_documents, list) or not raw_documents:
         raise invalid("list of documents must not be empty")
+    if len(raw_documents) > MAX_DOCUMENTS:
+        raise invalid(
+            f"too many documents, max is {MAX_DOCUMENTS} documents, got {len(raw_documents)}"
+        )
     documents = [_document_text(d) for d in raw_documents]
     top_n = data.get("top_n")
     if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
@@ -189,7 +192,7 @@ def parse_rerank(data: dict[str, Any], version: int) -> RerankCall:
         TaskType.RERANK.value,
         {"service": SERVICE, "service_settings": {"model_id": model, "api_key": SERVICE}},
     )
-    call = InferenceCall(
+    return InferenceCall(
         endpoint,
         input=InferenceInput(
             inputs=tuple(documents),
@@ -198,7 +201,6 @@ def parse_rerank(data: dict[str, Any], version: int) -> RerankCall:
             return_documents=bool(return_documents),
         ),
     )
-    return RerankCall(call, version)
 
 
 def _document_text(document: Any) -> str:

@@ -20,6 +20,9 @@ from mockinfer.wire.requests import InferenceCall, InferenceInput
 from mockinfer.wire.tasks import TaskType
 
 PREFIX = "/hf/"
+#: The most inputs one request takes (a TEI server's `--max-client-batch-size`, set high:
+#: Elasticsearch sends its own batches).
+MAX_BATCH = 2048
 #: The path after the model, per task, and the service whose endpoints call it.
 KINDS: Mapping[str, tuple[TaskType, str]] = {
     "embed": (TaskType.TEXT_EMBEDDING, "hugging_face"),
@@ -81,7 +84,13 @@ def _inputs(data: Mapping[str, Any]) -> tuple[str, ...]:
         )
     if not texts or any(not t for t in texts):
         raise invalid("`inputs` cannot be empty")
+    _check_batch(len(texts))
     return tuple(texts)
+
+
+def _check_batch(size: int) -> None:
+    if size > MAX_BATCH:
+        raise invalid(f"batch size {size} > maximum allowed batch size {MAX_BATCH}", 413)
 
 
 def _endpoint_body(model: str, kind: str) -> dict[str, Any]:
@@ -118,6 +127,7 @@ def parse_rerank(data: dict[str, Any], model: str) -> InferenceCall:
         )
     if not texts:
         raise invalid("`texts` cannot be empty")
+    _check_batch(len(texts))
     top_n = data.get("top_n")
     if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
         raise invalid("`top_n` must be a positive integer")

@@ -1,10 +1,10 @@
 """OpenAI's API as mockinfer serves it: `/v1/embeddings` and `/v1/chat/completions` requests
 parsed into the same inference calls `/_inference` makes, and refused as OpenAI refuses them.
 
-Each call runs on the endpoint a cluster's `openai` service would hold for the model (built
-by `create_endpoint`, so dimensions and similarity get the same defaults), and endpoints are
-seeded by their model: a text gets the same vector here and through `/_inference` on an
-`openai` endpoint of that model.
+An embeddings call runs on the endpoint a cluster's `openai` service would hold for the model
+(built by `create_endpoint`, so dimensions and similarity get the same defaults), and endpoints
+are seeded by their model: a text gets the same vector here and through `/_inference` on an
+`openai` endpoint of that model. A chat call runs on an endpoint named after its model.
 """
 
 from __future__ import annotations
@@ -112,11 +112,7 @@ def _model(data: Mapping[str, Any], default: str | None = None) -> str:
     if model is None:
         raise invalid("you must provide a model parameter")
     if not isinstance(model, str) or not model:
-        raise invalid(
-            f"Invalid type for 'model': expected a string, but got {_json_type(model)} instead.",
-            param="model",
-            code="invalid_type",
-        )
+        raise _wrong_type("model", "a string", model)
     return model
 
 
@@ -143,6 +139,8 @@ class EmbeddingsCall:
     call: InferenceCall
     model: str
     base64: bool
+    #: How many tokens the inputs hold when they are token arrays; None for texts.
+    tokens: int | None
 
 
 def parse_embeddings(data: dict[str, Any]) -> EmbeddingsCall:
@@ -166,16 +164,12 @@ def parse_embeddings(data: dict[str, Any]) -> EmbeddingsCall:
         settings["dimensions"] = _dimensions(model, dimensions)
     user = data.get("user")
     if user is not None and not isinstance(user, str):
-        raise invalid(
-            f"Invalid type for 'user': expected a string, but got {_json_type(user)} instead.",
-            param="user",
-            code="invalid_type",
-        )
+        raise _wrong_type("user", "a string", user)
     endpoint = create_endpoint(
         model, TaskType.TEXT_EMBEDDING.value, {"service": SERVICE, "service_settings": settings}
     )
     call = InferenceCall(endpoint, input=InferenceInput(inputs=inputs))
-    return EmbeddingsCall(call, model, encoding == "base64")
+    return EmbeddingsCall(call, model, encoding == "base64", _token_total(data["input"]))
 
 
 def _embedding_inputs(value: Any) -> tuple[str, ...]:
@@ -185,15 +179,24 @@ def _embedding_inputs(value: Any) -> tuple[str, ...]:
         if not value:
             raise bad
         return (value,)
-    if not isinstance(value, list) or not value or len(value) > MAX_EMBEDDING_INPUTS:
+    if not isinstance(value, list) or not value:
+        raise bad
+    if all(_is_token(item) for item in value):  # one input, as token ids
+        return (json.dumps(value),)
+    if len(value) > MAX_EMBEDDING_INPUTS:
         raise bad
     if all(isinstance(item, str) and item for item in value):
         return tuple(value)
-    if all(_is_token(item) for item in value):
-        return (json.dumps(value),)
     if all(isinstance(item, list) and item and all(_is_token(t) for t in item) for item in value):
         return tuple(json.dumps(item) for item in value)
     raise bad
+
+
+def _token_total(value: Any) -> int | None:
+    """The tokens of token-array inputs (validated before); None for texts."""
+    if not isinstance(value, list) or isinstance(value[0], str):
+        return None
+    return sum(len(item) for item in value) if isinstance(value[0], list) else len(value)
 
 
 def _is_token(value: Any) -> bool:
@@ -204,12 +207,7 @@ def _dimensions(model: str, value: Any) -> int:
     if model in _FIXED_DIMENSIONS:
         raise invalid("This model does not support specifying dimensions.")
     if not isinstance(value, int) or isinstance(value, bool):
-        raise invalid(
-            f"Invalid type for 'dimensions': expected an integer, but got {_json_type(value)} "
-            "instead.",
-            param="dimensions",
-            code="invalid_type",
-        )
+        raise _wrong_type("dimensions", "an integer", value)
     if value < 1:
         raise invalid(
             "Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got "
@@ -245,12 +243,7 @@ def parse_chat_completion(data: dict[str, Any], default_model: str | None = None
         raise invalid("'messages' is a required property")
     messages = data["messages"]
     if not isinstance(messages, list):
-        raise invalid(
-            f"Invalid type for 'messages': expected an array, but got {_json_type(messages)} "
-            "instead.",
-            param="messages",
-            code="invalid_type",
-        )
+        raise _wrong_type("messages", "an array", messages)
     if not messages:
         raise invalid(
             "Invalid 'messages': empty array. Expected an array with minimum length 1, but got "
@@ -258,22 +251,43 @@ def parse_chat_completion(data: dict[str, Any], default_model: str | None = None
             param="messages",
             code="empty_array",
         )
-    n = data.get("n", 1)
-    if n not in (1, None):
+    n = data.get("n")
+    if n is not None and (type(n) is not int or n != 1):
         raise invalid(
             "mockinfer answers one choice per request: 'n' must be 1.", param="n", code=None
         )
-    stream = data.get("stream") is True
+    stream = data.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise _wrong_type("stream", "a boolean", stream)
     options = data.get("stream_options")
     if options is not None and not stream:
         raise invalid(
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
             param="stream_options",
         )
+    if options is not None and not isinstance(options, Mapping):
+        raise _wrong_type("stream_options", "an object", options)
+    for limit in ("max_tokens", "max_completion_tokens"):
+        value = data.get(limit)
+        if value is not None and (type(value) is not int or value < 1):
+            raise invalid(
+                f"Invalid '{limit}': integer below minimum value. Expected a value >= 1, but "
+                f"got {value!r} instead.",
+                param=limit,
+                code="integer_below_min_value",
+            )
     include_usage = isinstance(options, Mapping) and options.get("include_usage") is True
     request = _chat_request(data, messages)
     endpoint = Endpoint(model, TaskType.CHAT_COMPLETION, SERVICE, {"model_id": model})
-    return ChatCall(InferenceCall(endpoint, chat=request, stream=stream), include_usage)
+    return ChatCall(InferenceCall(endpoint, chat=request, stream=bool(stream)), include_usage)
+
+
+def _wrong_type(param: str, expected: str, value: Any) -> ProviderError:
+    return invalid(
+        f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
+        param=param,
+        code="invalid_type",
+    )
 
 
 def _chat_request(data: Mapping[str, Any], messages: Sequence[Any]) -> ChatRequest:

@@ -68,12 +68,24 @@ def parse_json_body(raw: bytes) -> Any:
             f"[1:{exc.start + 1}] Invalid UTF-8 start byte 0x{raw[exc.start]:02x}",
         ) from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise bad_request(
             "x_content_parse_exception",
             f"[{exc.lineno}:{exc.colno}] Unexpected character: {exc.msg}",
         ) from None
+    if _SURROGATE_ESCAPE.search(raw):
+        try:  # a pair is one character; a lone half could never be written back
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise bad_request(
+                "x_content_parse_exception",
+                "[1:1] Invalid UTF-8: a lone surrogate escape is not a character",
+            ) from None
+    return data
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import openai
 import pytest
+import yaml
 from elasticsearch import Elasticsearch
 
 from mockinfer import MockInferServer
@@ -597,6 +598,17 @@ def _recipe() -> list[tuple[str, dict[str, Any]]]:
     return requests
 
 
+def test_the_readme_compose_file_runs_mockinfer_next_to_a_cluster() -> None:
+    text = README.read_text(encoding="utf-8")
+    compose = yaml.safe_load(
+        text.split("```yaml\nservices:", 1)[1].split("```", 1)[0].join(["services:", ""])
+    )
+    command = compose["services"]["mockinfer"]["command"]
+    assert command.endswith('mockinfer serve --host 0.0.0.0 --port 9200"')
+    environment = compose["services"]["elasticsearch"]["environment"]
+    assert environment["xpack.license.self_generated.type"] == "trial"
+
+
 def test_the_readme_recipe_creates_every_endpoint_it_shows(es: Elasticsearch) -> None:
     recipe = _recipe()
     services = {body["service"] for _, body in recipe}
@@ -614,15 +626,18 @@ def test_the_readme_recipe_creates_every_endpoint_it_shows(es: Elasticsearch) ->
 
 
 def _extract(document: Any, path: str) -> Any:
-    """ES's `MapPathExtractor` subset: `$.a.b`, `[*]` over arrays; the root is an object."""
+    """ES's `MapPathExtractor` subset: `$.a.b`, and `[*]` mapping the rest of the path over an
+    array's items; the root is an object."""
     assert isinstance(document, dict) and path.startswith("$.")
-    values: list[Any] = [document]
-    for part in path[2:].replace("[*]", ".[*]").split("."):
-        if part == "[*]":
-            values = [item for value in values for item in value]
-        else:
-            values = [value[part] for value in values]
-    return values
+
+    def walk(value: Any, parts: list[str]) -> Any:
+        if not parts:
+            return value
+        if parts[0] == "[*]":
+            return [walk(item, parts[1:]) for item in value]
+        return walk(value[parts[0]], parts[1:])
+
+    return walk(document, path[2:].replace("[*]", ".[*]").split("."))
 
 
 def test_the_readme_custom_endpoints_parse_what_the_routes_answer(server: MockInferServer) -> None:
@@ -641,7 +656,7 @@ def test_the_readme_custom_endpoints_parse_what_the_routes_answer(server: MockIn
         parser = settings["response"]["json_parser"]
         if name == "custom-embeddings":
             vectors = _extract(answer, parser["text_embeddings"])
-            assert len(vectors) == 2 * 1536  # one float per `[*]` of every vector
+            assert [len(v) for v in vectors] == [1536, 1536]
         else:
             indexes = _extract(answer, parser["reranked_index"])
             scores = _extract(answer, parser["relevance_score"])
@@ -657,3 +672,162 @@ def test_hugging_face_chat_serves_the_model_its_path_names(server: MockInferServ
     assert post(server, "/v1/chat/completions", body).json()["error"]["message"] == (
         "you must provide a model parameter"
     )
+
+
+# --- hostile and edge requests ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/v1/embeddings", b'{"model":"\\ud800","input":"x"}', 400),
+        ("/v1/embeddings", b'{"model":"m","input":"x","\\udfff":1}', 400),
+        ("/v1/embeddings", b'{"model":"m","input":[1.5]}', 400),
+        ("/v1/embeddings", b'{"model":["m"],"input":"x"}', 400),
+        ("/v1/embeddings", b'{"model":"m","input":"x","dimensions":true}', 400),
+        ("/v1/embeddings", b"[]", 400),
+        (
+            "/v1/chat/completions",
+            b'{"model":"\\ud800","messages":[{"role":"user","content":"x"}],"stream":true}',
+            400,
+        ),
+        ("/v1/chat/completions", b'{"model":"m","messages":[1,{"role":"user"}]}', 400),
+        (
+            "/v1/chat/completions",
+            b'{"model":"m","messages":[{"role":"user","content":{"a":1}}]}',
+            400,
+        ),
+        (
+            "/v1/chat/completions",
+            b'{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}',
+            400,
+        ),
+        (
+            "/v1/chat/completions",
+            b'{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":"x"}',
+            400,
+        ),
+        (
+            "/v1/chat/completions",
+            b'{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-5}',
+            400,
+        ),
+        (
+            "/v1/chat/completions",
+            b'{"model":"m","messages":[{"role":"user","content":"x"}],"n":true}',
+            400,
+        ),
+        (
+            "/v1/chat/completions",
+            b'{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":NaN}',
+            400,
+        ),
+        (
+            "/v1/chat/completions",
+            b'{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":{}}}]}',
+            400,
+        ),
+        ("/v1/embed", b'{"texts":["a"],"input_type":[]}', 400),
+        (
+            "/v2/embed",
+            b'{"texts":["a"],"model":"m","input_type":"search_query","embedding_types":[{}]}',
+            400,
+        ),
+        ("/v2/embed", b'{"texts":["\\ud800"],"model":"m","input_type":"search_query"}', 400),
+        ("/v2/rerank", b'{"model":"m","query":"q","documents":[{"text":1}]}', 400),
+        ("/hf/m/embed", b'{"inputs":[{"a":1}]}', 422),
+        ("/hf/m/rerank", b'{"query":"q","texts":"abc"}', 422),
+        (
+            "/_inference/rerank/.rerank-v1-elasticsearch",
+            b'{"query":"q","input":["\\ud800"],"return_documents":true}',
+            400,
+        ),
+    ],
+)
+def test_hostile_bodies_get_the_providers_refusal_never_a_500(
+    server: MockInferServer, path: str, body: bytes, status: int
+) -> None:
+    response = post(server, path, body)
+    assert response.status == status, response.body
+    assert b"mockinfer failed" not in response.body and b"Error(" not in response.body
+    assert not server.take_failures()
+
+
+def test_batches_past_the_providers_limits_are_refused(server: MockInferServer) -> None:
+    hf = post(server, "/hf/m/embed", json.dumps({"inputs": ["d"] * 2049}))
+    assert hf.status == 413
+    assert hf.json() == {
+        "error": "batch size 2049 > maximum allowed batch size 2048",
+        "error_type": "Validation",
+    }
+    rerank = post(
+        server, "/v2/rerank", json.dumps({"model": "m", "query": "q", "documents": ["d"] * 1001})
+    )
+    assert rerank.status == 400
+    assert rerank.json()["message"].startswith("invalid request: too many documents")
+    tokens = post(server, "/v1/embeddings", json.dumps({"model": "m", "input": list(range(3000))}))
+    assert tokens.status == 200 and tokens.json()["usage"]["prompt_tokens"] == 3000
+
+
+def test_stubbed_floats_are_quantised_for_cohere_integer_types(server: MockInferServer) -> None:
+    server.stub(inference_id="embed-english-v3.0", match="a cat", result=[0.5, -0.25] * 512)
+    for kind, expected in [
+        ("int8", [64, -32] * 512),
+        ("uint8", [192, 96] * 512),
+        ("binary", [-86] * 128),  # 0b10101010
+        ("ubinary", [170] * 128),
+    ]:
+        body = {
+            "texts": ["a cat"],
+            "model": "embed-english-v3.0",
+            "input_type": "search_document",
+            "embedding_types": [kind],
+        }
+        answer = post(server, "/v2/embed", json.dumps(body)).json()
+        assert answer["embeddings"][kind] == [expected], kind
+
+
+def test_every_openai_route_refuses_a_wrong_key_in_openais_words() -> None:
+    with MockInferServer(provider_api_key="sk-right") as server:
+        for method, path in [("GET", "/v1/models"), ("POST", "/v1/embeddings")]:
+            missing = raw_request(server.url, method, path, b"{}", {})
+            assert missing.status == 401
+            assert missing.json()["error"]["message"].startswith("You didn't provide an API key")
+        non_ascii = raw_request(
+            server.url, "GET", "/v1/models", None, {"Authorization": "Bearer s\u00e9cret"}
+        )
+        assert non_ascii.status == 401
+        assert non_ascii.json()["error"]["code"] == "invalid_api_key"
+        assert not server.take_failures()
+
+
+def test_identical_requests_sent_in_any_order_get_the_same_ids(server: MockInferServer) -> None:
+    first = [post(server, "/v2/embed", json.dumps(b)) for b in _COHERE_BODIES]
+    server.reset()
+    second = [post(server, "/v2/embed", json.dumps(b)) for b in reversed(_COHERE_BODIES)]
+    # The same id for each request, whichever came first; repeats are numbered among themselves.
+    assert first[1].json()["id"] == second[1].json()["id"]
+    assert sorted(r.json()["id"] for r in first) == sorted(r.json()["id"] for r in second)
+    assert len({r.json()["id"] for r in first}) == len(_COHERE_BODIES)
+
+
+_COHERE_BODIES = [
+    {"texts": [t], "model": "m", "input_type": "search_query"} for t in ("a", "b", "a")
+]
+
+
+def test_a_stream_that_fails_after_its_head_is_cut_not_followed_by_a_second_response(
+    server: MockInferServer,
+) -> None:
+    # A chunk no JSON encoder can write (a lone surrogate, given from Python).
+    server.stub(
+        inference_id="gpt-4o-mini", chunks=[{"choices": [{"delta": {"content": "\ud800"}}]}]
+    )
+    body = json.dumps({**BASE_CHAT, "stream": True}).encode()
+    with pytest.raises(Exception) as cut:
+        post(server, "/v1/chat/completions", body)
+    assert "HTTP/1.1 500" not in str(cut.value)
+    (failure,) = server.take_failures()
+    assert "surrogates not allowed" in str(failure)
+    (call,) = server.calls
+    assert call.ending == "disconnected"
