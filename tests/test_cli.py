@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from elasticsearch import ApiError, Elasticsearch
 
@@ -153,6 +155,28 @@ def test_serve_declares_models() -> None:
         timeout=30,
     )
     assert bad.returncode == 2 and "a model is id:task[:dimensions]" in bad.stderr
+
+
+def test_serve_requires_the_provider_key_from_the_environment() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MOCKINFER_PROVIDER_API_KEY": "sk-from-env"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        right = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-from-env", max_retries=0)
+        assert right.embeddings.create(model="text-embedding-3-small", input="cli").data
+        wrong = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-other", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            wrong.embeddings.create(model="text-embedding-3-small", input="cli")
+        with Elasticsearch(url) as es:  # the cluster's own API asks for no provider key
+            assert es.inference.text_embedding(inference_id=E5, input="cli")["text_embedding"]
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 @pytest.mark.parametrize(
