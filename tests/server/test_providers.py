@@ -425,46 +425,27 @@ def test_hugging_face_embed_elser_and_rerank(server: MockInferServer) -> None:
 def test_a_text_has_the_same_vector_through_the_provider_and_through_inference(
     server: MockInferServer, es: Elasticsearch
 ) -> None:
-    es.inference.put(
-        task_type="text_embedding",
-        inference_id="oa",
-        inference_config={
-            "service": "openai",
-            "service_settings": {
-                "api_key": "k",
-                "model_id": "text-embedding-3-small",
-                "dimensions": 64,
-            },
-        },
-    )
-    es.inference.put(
-        task_type="text_embedding",
-        inference_id="co",
-        inference_config={
-            "service": "cohere",
-            "service_settings": {
-                "api_key": "k",
-                "model_id": "embed-english-v3.0",
-                "embedding_type": "float",
-            },
-        },
-    )
-    es.inference.put(
-        task_type="text_embedding",
-        inference_id="hf",
-        inference_config={
-            "service": "hugging_face",
-            "service_settings": {"api_key": "k", "url": "http://mockinfer:9200/hf/BAAI/bge/embed"},
-        },
-    )
-    es.inference.put(
-        task_type="rerank",
-        inference_id="co-rerank",
-        inference_config={
-            "service": "cohere",
-            "service_settings": {"api_key": "k", "model_id": "rerank-v3.5"},
-        },
-    )
+    for task, inference_id, service, settings in [
+        (
+            "text_embedding",
+            "oa",
+            "openai",
+            {"model_id": "text-embedding-3-small", "dimensions": 64},
+        ),
+        ("text_embedding", "co", "cohere", {"model_id": "embed-english-v3.0"}),
+        (
+            "text_embedding",
+            "hf",
+            "hugging_face",
+            {"url": "http://mockinfer:9200/hf/BAAI/bge/embed"},
+        ),
+        ("rerank", "co-rerank", "cohere", {"model_id": "rerank-v3.5"}),
+    ]:
+        es.inference.put(
+            task_type=task,  # type: ignore[arg-type]
+            inference_id=inference_id,
+            inference_config={"service": service, "service_settings": {"api_key": "k", **settings}},
+        )
     text = "the harbour lights at night"
 
     def inference(endpoint: str, **extra: Any) -> list[float]:
