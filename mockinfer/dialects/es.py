@@ -84,6 +84,7 @@ def _json(value: Any) -> bytes:
 
 
 PRODUCT_HEADER = ("X-elastic-product", "Elasticsearch")
+_PRODUCT_HEADERS: Mapping[str, str] = dict((PRODUCT_HEADER,))
 
 
 class EsDialect:
@@ -94,7 +95,7 @@ class EsDialect:
     chat_errors = False
 
     def headers(self, status: int, request_id: str) -> Mapping[str, str]:
-        return dict((PRODUCT_HEADER,))
+        return _PRODUCT_HEADERS
 
     def event(self, event: StreamEvent) -> bytes:
         if isinstance(event, RawEvent):

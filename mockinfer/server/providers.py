@@ -157,12 +157,10 @@ def _openai_chat(request: web.Request, data: Any) -> tuple[InferenceCall, Dialec
 def _cohere_embed(version: int) -> Parse:
     def parse(request: web.Request, data: Any) -> tuple[InferenceCall, Dialect]:
         parsed = cohere.parse_embed(data, version)
+        assert parsed.call.input is not None
+        texts = parsed.call.input.inputs
         dialect = CohereDialect(
-            version,
-            request_id(request),
-            parsed.texts,
-            parsed.embedding_type,
-            _texts_tokens(parsed.texts),
+            version, request_id(request), texts, parsed.embedding_type, _texts_tokens(texts)
         )
         return parsed.call, dialect
 

@@ -215,7 +215,11 @@ async def _until(deadline: float) -> None:
 
 
 async def stream_error(request: web.Request, error: EsError) -> web.StreamResponse:
-    """A failure on a `_stream` path: one `event: error` with the error body, no `[DONE]`."""
+    """A failure of a streamed request before its stream starts: one `event: error` with the
+    error body and no `[DONE]`, as ES sends it; a JSON error where the dialect's provider
+    answers so (OpenAI's, Cohere's)."""
+    if not request[EXCHANGE].dialect.errors_as_events:
+        return error_response(request, error)
     response = web.StreamResponse(status=error.status, headers={"Content-Type": SSE_CONTENT_TYPE})
     response.headers.update(error.headers)
     try:

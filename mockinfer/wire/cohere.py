@@ -108,7 +108,6 @@ class EmbedCall:
     """A validated embed request and how its answer is written."""
 
     call: InferenceCall
-    texts: tuple[str, ...]
     #: The requested type (`float`, `int8`...), None for v1's plain list of floats.
     embedding_type: str | None
 
@@ -149,7 +148,7 @@ def parse_embed(data: dict[str, Any], version: int) -> EmbedCall:
             inputs=tuple(texts), input_type=INPUT_TYPES[input_type] if input_type else None
         ),
     )
-    return EmbedCall(call, tuple(texts), embedding_type)
+    return EmbedCall(call, embedding_type)
 
 
 def _embedding_type(value: Any, version: int) -> str | None:

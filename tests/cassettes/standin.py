@@ -4,7 +4,7 @@ It is deliberately independent of mockinfer (it writes its own bytes), so that a
 proves mockinfer relays and replays what a cluster sends, not what mockinfer would have sent:
 
 - every request needs `Authorization: ApiKey <key>`; otherwise a 401 `security_exception`
-  with one `WWW-Authenticate` header per scheme, as ES answers (contract §4.4);
+  with one `WWW-Authenticate` header per scheme, as ES answers;
 - JSON answers for text_embedding, sparse_embedding, rerank and completion, deterministic
   functions of the input;
 - `_stream` completion and chat_completion with ES's exact SSE bytes (a BOM before every

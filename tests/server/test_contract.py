@@ -1,11 +1,12 @@
 """Every kind of response mockinfer serves, validated against the official OpenAPI schemas.
 
 Bodies are fetched with the official client from a real server and checked against the 200
-response schema of the operation the client called (`$ref`s resolved inside the OpenAPI file).
-Only schemas are used, never the spec's examples: `RerankResponseExample1` shows numbers as
-strings and the `chat_completion_unified` example wraps chunks, both unlike a real cluster
-(contract 2.4, 2.7). Where the file has no schema (the error envelope, non-streamed chat
-completion, OpenAI-style chat errors) the shape comes from the contract and is written here.
+response schema of the operation the client called (`$ref`s resolved inside the OpenAPI file,
+`contract/inference-openapi.json`, a copy kept in the repository). Only schemas are used,
+never the spec's examples: `RerankResponseExample1` shows numbers as strings and the
+`chat_completion_unified` example wraps chunks, both unlike what a real cluster sends. Where
+the file has no schema (the error envelope, non-streamed chat completion, OpenAI-style chat
+errors) the shape is the one a cluster writes, and the schema is written here.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def assert_valid(validator: Validator, body: Any) -> None:
 
 # --- Hand-written schemas (JSON Schema 2020-12) for what the OpenAPI file leaves out ---------
 
-#: SPEC `_types/Base.ts` ErrorResponseBase + `_types/Errors.ts` ErrorCause (contract 4.1).
+#: The specification's `_types/Base.ts` ErrorResponseBase and `_types/Errors.ts` ErrorCause.
 #: A cluster always writes `root_cause` at the top; nested causes may omit it.
 ERROR_RESPONSE = {
     "$defs": {

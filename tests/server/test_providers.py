@@ -812,3 +812,16 @@ def test_a_stream_that_fails_after_its_head_is_cut_not_followed_by_a_second_resp
     assert "surrogates not allowed" in str(failure)
     (call,) = server.calls
     assert call.ending == "disconnected"
+
+
+def test_a_streamed_openai_request_refused_before_its_stream_gets_a_json_error(
+    server: MockInferServer, client: openai.OpenAI
+) -> None:
+    server.fault(path="/v1/chat/completions", status=503, times=1)
+    server.stub(inference_id="gpt-4o-mini", error=(400, "invalid_request_error", "Stub says no"))
+    for expected in (openai.InternalServerError, openai.BadRequestError):
+        with pytest.raises(expected) as refused:
+            client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, stream=True)  # type: ignore[arg-type]
+        assert refused.value.response.headers["content-type"] == "application/json"
+        assert refused.value.body["type"] in ("server_error", "invalid_request_error")  # type: ignore[index]
+    assert [c.source for c in server.calls] == ["fault", "stub"]

@@ -56,7 +56,7 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     if error is None:
         return await following(request)
     exchange.source = "fault"
-    if facts.stream and exchange.dialect.errors_as_events:
+    if facts.stream:
         return await stream_error(request, error)
     raise error
 

@@ -28,22 +28,21 @@ async def answer(request: web.Request, following: Handler) -> web.StreamResponse
     provider = providers.route_of(request) is not None
     if not provider and request.match_info.handler not in INFERENCE_HANDLERS:
         return await following(request)
-    stream = is_stream_route(request)
     try:
         if provider:
             call = await providers.provider_call(request)
         else:
+            stream = is_stream_route(request)
             call = await parse_call(request, stream=stream, known_only=state.cassette is None)
     except (EsError, StreamFailure):
         return await following(request)  # what is wrong is answered downstream, as a cluster would
-    stream = stream or (provider and call.stream)
     # A provider's call is complete in itself: a batch can mix stubbed and generated inputs.
     known = provider or state.backend.has(call.endpoint.inference_id)
     try:
         outcome = state.stubs.answer(call, state.synthesizer, per_input=known)
     except EsError as error:
         request[EXCHANGE].source = "stub"
-        if stream and request[EXCHANGE].dialect.errors_as_events:
+        if call.stream:
             return await stream_error(request, error)
         raise
     if outcome is None:
