@@ -138,8 +138,11 @@ class StandIn:
         api_key: str = API_KEY,
         gaps: Sequence[float] = GAPS,
         first_delay: float = FIRST_DELAY,
+        linger: float = 0.0,
     ) -> None:
+        """`linger` holds a stream open that long after its last event."""
         self.api_key = api_key
+        self.linger = linger
         self.gaps = tuple(gaps)
         self.first_delay = first_delay
         self.received: list[Received] = []
@@ -400,6 +403,7 @@ class StandIn:
             if i and delay > 0:
                 await asyncio.sleep(delay)
             await response.write(frame)
+        await asyncio.sleep(self.linger)
         await response.write_eof()
         return response
 

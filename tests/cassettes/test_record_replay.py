@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import struct
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -397,3 +399,31 @@ def test_a_recording_waiting_for_the_journal_lock_holds_up_no_other_request(
         journaled = [json.loads(e.interaction.request.body) for e in journal.entries(cassette)]
         assert sorted(body["input"] for body in journaled) == texts
     assert len(read(cassette).interactions) == 2  # type: ignore[union-attr]
+
+
+def test_a_stream_whose_client_closes_after_the_last_event_is_kept(tmp_path: Path) -> None:
+    """A client may hang up once it has read `[DONE]`, before the body's end arrives."""
+    cassette = tmp_path / "closed.yaml"
+    with StandIn(linger=0.3) as cluster, MockInferServer() as server:
+        with server.use_cassette(cassette, record_mode="once", upstream=cluster.url):
+            host, port = server.url.removeprefix("http://").split(":")
+            body = json.dumps({"input": "what is elastic"}).encode()
+            with socket.create_connection((host, int(port)), timeout=10) as client:
+                client.sendall(
+                    b"POST /_inference/completion/my-llm/_stream HTTP/1.1\r\n"
+                    + f"Host: {host}\r\nAuthorization: ApiKey {API_KEY}\r\n".encode()
+                    + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                received = b""
+                while b"data: [DONE]" not in received:
+                    chunk = client.recv(65536)
+                    assert chunk, "the stream ended before [DONE]"
+                    received += chunk
+                # Reset, not a polite close: the relay's next write fails.
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            cluster.wait_for(1)
+        server.raise_failures()
+    (kept,) = read(cassette).interactions
+    assert kept.response.events is not None
+    assert kept.response.events[-1].raw.endswith(b"data: [DONE]\n\n")

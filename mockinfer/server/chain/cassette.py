@@ -185,7 +185,7 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
     """Relay an upstream stream as its events arrive, slowed or cut by a fault that fired.
 
     Reads the upstream to its end either way; returns the response and whether the whole
-    stream was read (false when the client hung up).
+    stream was read (false when the client hung up before the last event reached it).
     """
     exchange = request[EXCHANGE]
     firing = exchange.firing
@@ -195,7 +195,7 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
         cut = firing.cut(exchange.facts, chat=exchange.dialect.chat_errors)
     gap = firing.rule.event_delay if firing is not None else 0.0
     response = web.StreamResponse(status=forwarded.status, headers=CIMultiDict(forwarded.headers))
-    sent, done, ended = 0, False, False
+    sent, done, ended, relayed = 0, False, False, False
     try:
         await response.prepare(request)
         async with contextlib.aclosing(forwarded.stream()) as events:
@@ -214,6 +214,7 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
                 else:
                     sent += 1
                 await response.write(event)
+        relayed = True
         if not ended:
             if cut is not None and not done and sent == cut[0]:
                 await end_stream(request, response, cut[1], error=cut[2])
@@ -221,8 +222,10 @@ async def _relay(request: web.Request, forwarded: Forwarded) -> tuple[web.Stream
                 complete_call(request, Ending.DONE)
                 await response.write_eof()
     except ConnectionResetError:
-        complete_call(request, Ending.DISCONNECTED)
-        return response, False
+        # A client that read the last event may close before the end of the body: the
+        # stream is whole then, and kept.
+        complete_call(request, Ending.DONE if relayed else Ending.DISCONNECTED)
+        return response, relayed
     except EsError as error:
         # The head is out: the upstream's failure ends the stream as a failure in ES does.
         request.app[STATE].failures.append(ServerError(error.reason))
