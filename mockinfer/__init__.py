@@ -13,6 +13,7 @@ from mockinfer.errors import (
     CallTimeout,
     ConfigurationError,
     MockinferError,
+    PluginError,
     ReplayMiss,
     ServerError,
 )
@@ -22,9 +23,11 @@ if TYPE_CHECKING:
     from mockinfer.cassette.format import CassetteError
     from mockinfer.cassette.redact import RedactionRules
     from mockinfer.engines.faults import FaultHandle, FaultRule
+    from mockinfer.engines.plugins import GeneratorSet
     from mockinfer.engines.stubs import Stub, StubToolCall
     from mockinfer.generators.timing import INSTANT, REALISTIC, TimingProfile
     from mockinfer.server.runner import MockInferServer
+    from mockinfer.settings import Route, parse_route
     from mockinfer.wire.models import TrainedModel
     from mockinfer.wire.sse import SseEvent, read_events, streamed_text
 
@@ -36,6 +39,9 @@ _LAZY = {
     "CallJournal": "mockinfer.backend",
     "FaultHandle": "mockinfer.engines.faults",
     "FaultRule": "mockinfer.engines.faults",
+    "GeneratorSet": "mockinfer.engines.plugins",
+    "Route": "mockinfer.settings",
+    "parse_route": "mockinfer.settings",
     "TrainedModel": "mockinfer.wire.models",
     "Stub": "mockinfer.engines.stubs",
     "StubToolCall": "mockinfer.engines.stubs",
@@ -59,10 +65,13 @@ __all__ = [
     "ConfigurationError",
     "FaultHandle",
     "FaultRule",
+    "GeneratorSet",
     "MockInferServer",
     "MockinferError",
+    "PluginError",
     "RedactionRules",
     "ReplayMiss",
+    "Route",
     "ServerError",
     "SseEvent",
     "Stub",
@@ -70,6 +79,7 @@ __all__ = [
     "TimingProfile",
     "TrainedModel",
     "__version__",
+    "parse_route",
     "read_events",
     "streamed_text",
 ]

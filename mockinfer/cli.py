@@ -1,4 +1,5 @@
-"""The `mockinfer` command line: `serve`, and `check` for credentials left in cassettes."""
+"""The `mockinfer` command line: `serve`, `check` for credentials left in cassettes, and
+`generators` to list the generator plugins installed."""
 
 from __future__ import annotations
 
@@ -17,17 +18,22 @@ from mockinfer.cassette.format import CassetteError
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, MATCHERS, check_matchers
 from mockinfer.engines.cassettes import CassetteEngine, open_cassette
 from mockinfer.engines.faults import load_rules
+from mockinfer.engines.plugins import GeneratorSet
 from mockinfer.engines.synthesize import Synthesizer
-from mockinfer.errors import ConfigurationError
+from mockinfer.errors import ConfigurationError, PluginError
 from mockinfer.generators import DEFAULT_SEED
+from mockinfer.plugins import CORE
 from mockinfer.server.app import create_app
 from mockinfer.server.runner import start_site
 from mockinfer.server.state import ServerState
 from mockinfer.settings import (
+    ENV_PREFIX,
     FALLBACKS,
     PROVIDER_API_KEY_ENV,
     RECORD_MODES,
     UPSTREAM_API_KEY_ENV,
+    Route,
+    parse_route,
 )
 from mockinfer.wire.models import declared_model
 
@@ -45,6 +51,13 @@ def _port(value: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {value!r}")
     return port
+
+
+def _route(value: str) -> Route:
+    try:
+        return parse_route(value)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _matchers(value: str) -> tuple[str, ...]:
@@ -117,12 +130,27 @@ def _parser() -> argparse.ArgumentParser:
         f"routes (default ${PROVIDER_API_KEY_ENV}; unset: any request is let in)",
     )
     serve.add_argument(
+        "--generator",
+        action="append",
+        type=_route,
+        metavar="ROUTE",
+        help="send endpoints to a generator plugin: GENERATOR (every endpoint of a task it "
+        "serves) or SELECTOR:GLOB=GENERATOR with a selector from endpoint, model, service, "
+        f"task; 'core' is the built-in one; repeatable, first match wins (default "
+        f"${ENV_PREFIX}GENERATORS, comma-separated)",
+    )
+    serve.add_argument(
         "--faults",
         type=Path,
         help="a YAML or JSON file holding a list of fault rules to apply from the start",
     )
     check = commands.add_parser("check", help="fail when cassettes hold anything like a credential")
     check.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
+    commands.add_parser(
+        "generators",
+        help="list the generator plugins installed: tasks, default models and services; "
+        "exit 1 when one fails to load",
+    )
     cassette_commands.add_commands(commands)
     return parser
 
@@ -155,6 +183,24 @@ def _open(args: argparse.Namespace) -> CassetteEngine:
     )
 
 
+def _generators(routes: Sequence[Route]) -> GeneratorSet:
+    """The installed generators with `routes`, each routed plugin loaded now: a plugin that
+    cannot load is reported before the server listens."""
+    generators = GeneratorSet()
+    generators.routes = routes
+    for route in routes:
+        if route.generator != CORE:
+            generators.load(route.generator)
+    return generators
+
+
+def _routes(args: argparse.Namespace) -> Sequence[Route]:
+    if args.generator is not None:
+        return list(args.generator)
+    listed = os.environ.get(ENV_PREFIX + "GENERATORS", "")
+    return [parse_route(route) for route in listed.split(",") if route.strip()]
+
+
 def _run_serve(args: argparse.Namespace) -> int:
     try:
         state = ServerState(
@@ -162,14 +208,14 @@ def _run_serve(args: argparse.Namespace) -> int:
                 [declared_model(spec) for spec in args.model],
                 CallJournal(limit=SERVE_JOURNAL_CALLS, body_limit=SERVE_JOURNAL_BODY_BYTES),
             ),
-            synthesizer=Synthesizer(seed=args.seed),
+            synthesizer=Synthesizer(seed=args.seed, generators=_generators(_routes(args))),
             provider_api_key=args.provider_api_key or None,
         )
         for rule in load_rules(args.faults) if args.faults is not None else ():
             state.faults.add(rule)
         if args.cassette is not None:
             state.cassette = _open(args)
-    except (CassetteError, ConfigurationError, ValueError) as exc:
+    except (CassetteError, ConfigurationError, PluginError, ValueError) as exc:
         print(f"mockinfer: {exc}", file=sys.stderr)
         return 2
     status = 0
@@ -218,6 +264,28 @@ def _run_check(paths: Sequence[Path]) -> int:
     return 2 if unreadable else 1 if found else 0
 
 
+def _run_generators() -> int:
+    """Exit 1 when an installed generator plugin fails to load."""
+    rows = GeneratorSet().describe()
+    if not rows:
+        print("no generator plugins installed: every endpoint gets the built-in (core) results")
+        return 0
+    failed = 0
+    for name, plugin in rows:
+        if isinstance(plugin, PluginError):
+            failed += 1
+            print(f"{name}: {plugin}")
+            continue
+        claims = ", ".join([*plugin.models, *(f"service {s}" for s in plugin.services)])
+        print(
+            f"{name} {plugin.version} ({plugin.origin})\n"
+            f"  tasks: {', '.join(sorted(plugin.tasks))}\n"
+            f"  deterministic: {'yes' if plugin.deterministic else 'no'}\n"
+            f"  answers by default: {claims or 'nothing (route endpoints to it)'}"
+        )
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mockinfer` console script."""
     args = _parser().parse_args(argv)
@@ -225,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_check(args.paths)
     if args.command == "cassette":
         return cassette_commands.run(args)
+    if args.command == "generators":
+        return _run_generators()
     return _run_serve(args)
 
 

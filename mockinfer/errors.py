@@ -30,3 +30,14 @@ class ReplayMiss(MockinferError):
         self.kind = kind
         #: One line naming the request; the message adds the nearest recording.
         self.summary = summary or message
+
+
+class PluginError(MockinferError):
+    """A generator plugin that is missing, fails to load, fails, or answers the wrong shape.
+
+    The message names the plugin (and its distribution, when it is installed).
+    """
+
+    def __init__(self, generator: str, message: str) -> None:
+        super().__init__(message)
+        self.generator = generator

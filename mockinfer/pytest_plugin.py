@@ -27,6 +27,7 @@ from mockinfer.settings import (
     RECORD_MODES,
     SETTING_NAMES,
     UPSTREAM_API_KEY_ENV,
+    Route,
     Settings,
     from_environment,
 )
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from mockinfer.server.runner import MockInferServer
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+#: The routes `pytest_mockinfer_configure` set, tried after the `generators` setting's.
+HOOK_ROUTES_KEY = pytest.StashKey[tuple["Route", ...]]()
 PRUNER_KEY = pytest.StashKey["_Pruner"]()
 _HELP = {
     "record_mode": f"record mode: {', '.join(RECORD_MODES)} (default none: replay only)",
@@ -54,6 +57,9 @@ _HELP = {
     "answer's shape (keys, types, dimensions, event kinds) differs from the cassette",
     "models": "trained models to declare, comma-separated id:task[:dimensions] "
     "(task: text_embedding, text_expansion or text_similarity)",
+    "generators": "routes to generator plugins, comma-separated, first match wins: GENERATOR "
+    "or SELECTOR:GLOB=GENERATOR with a selector from endpoint, model, service, task "
+    "(generator 'core': the built-in one)",
 }
 _MARKER_ARGS = (*SETTING_NAMES, "cassette", "faults")
 _REDACT_INI = {
@@ -61,6 +67,13 @@ _REDACT_INI = {
     "mockinfer_redact_fields": "JSON body fields",
     "mockinfer_redact_query": "query parameters",
 }
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Add `pytest_mockinfer_configure` (see `mockinfer.pytest_hooks`)."""
+    from mockinfer import pytest_hooks
+
+    pluginmanager.add_hookspecs(pytest_hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,8 +108,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mockinfer(cassette=None, *, record_mode, fallback, seed, timing, upstream, match_on, "
-        "fail_on_unplayed, drift, models, faults): settings of the mockinfer fixture for this "
-        "test",
+        "fail_on_unplayed, drift, models, generators, faults): settings of the mockinfer "
+        "fixture for this test",
     )
     try:
         settings = Settings()
@@ -251,10 +264,18 @@ class MockinferHandle:
 
 @pytest.fixture(scope="session")
 def mockinfer_server(pytestconfig: pytest.Config) -> Iterator[MockInferServer]:
-    """The mockinfer server of this test process (one per xdist worker), started on first use."""
+    """The mockinfer server of this test process (one per xdist worker), started on first use.
+
+    `pytest_mockinfer_configure` hooks see its generators first.
+    """
+    from mockinfer.engines.plugins import GeneratorSet
     from mockinfer.server.runner import MockInferServer
 
-    with MockInferServer(seed=pytestconfig.stash[SETTINGS_KEY].seed) as server:
+    generators = GeneratorSet()
+    pytestconfig.hook.pytest_mockinfer_configure(config=pytestconfig, generators=generators)
+    pytestconfig.stash[HOOK_ROUTES_KEY] = generators.routes
+    seed = pytestconfig.stash[SETTINGS_KEY].seed
+    with MockInferServer(seed=seed, generators=generators) as server:
         yield server
 
 
@@ -374,12 +395,18 @@ def mockinfer(
 ) -> Iterator[MockinferHandle]:
     """A fake Elasticsearch inference service for this test: .url, .calls, .stub(), .fault()."""
     from mockinfer.engines.cassettes import open_cassette
+    from mockinfer.plugins import CORE
     from mockinfer.wire.models import declared_model
 
     server = mockinfer_server
     folder = Path(mockinfer_cassette_dir)
     try:
         settings, named, faults = _marker_settings(request)
+        routes = (*settings.generators, *request.config.stash[HOOK_ROUTES_KEY])
+        server.generators.routes = routes
+        for route in routes:
+            if route.generator != CORE:
+                server.generators.load(route.generator)
         models = [declared_model(spec) for spec in settings.models]
         path = _cassette_path(request, folder, named, settings.records)
         engine = None

@@ -91,6 +91,57 @@ def _models(value: Any) -> tuple[Any, ...]:
     return tuple(specs)
 
 
+#: What a generator route may select endpoints by.
+ROUTE_SELECTORS = ("endpoint", "model", "service", "task")
+_GENERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Endpoints sent to a generator: those whose `selector` (endpoint id, model id, service
+    or task type) matches the glob `pattern`, or every endpoint when `selector` is None."""
+
+    generator: str
+    selector: str | None = None
+    pattern: str = "*"
+
+    def __str__(self) -> str:
+        if self.selector is None:
+            return self.generator
+        return f"{self.selector}:{self.pattern}={self.generator}"
+
+
+def parse_route(text: str) -> Route:
+    """`GENERATOR` (or `*=GENERATOR`) or `SELECTOR:GLOB=GENERATOR`, e.g. `model:*e5*=minilm`."""
+    target, equals, generator = text.strip().rpartition("=")
+    if not equals or target.strip() == "*":
+        target, equals, generator = "", "", generator.strip()
+    selector, colon, pattern = target.partition(":")
+    if not _GENERATOR_NAME.fullmatch(generator) or (
+        equals and (not colon or selector not in ROUTE_SELECTORS or not pattern)
+    ):
+        raise ConfigurationError(
+            "a generator route is GENERATOR or SELECTOR:GLOB=GENERATOR with a selector from "
+            f"{', '.join(ROUTE_SELECTORS)} (e.g. minilm, model:my-e5=minilm, "
+            f"endpoint:docs-*=core); got {text!r}"
+        )
+    return Route(generator, selector or None, pattern if equals else "*")
+
+
+def _routes(value: Any) -> tuple[Route, ...]:
+    """Routes from comma-separated text (ini, option, environment), a list of them, or a
+    mapping of `SELECTOR:GLOB` (or `*`) to generator (a marker)."""
+    if isinstance(value, str):
+        items: list[Any] = [part for part in value.split(",") if part.strip()]
+    elif isinstance(value, Mapping):
+        items = [f"{k}={v}" for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ConfigurationError(f"generators must be a list of routes; got {value!r}")
+    return tuple(item if isinstance(item, Route) else parse_route(str(item)) for item in items)
+
+
 def _boolean(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -122,6 +173,7 @@ class Settings:
     fail_on_unplayed: bool = False
     drift: bool = False
     models: tuple[Any, ...] = ()
+    generators: tuple[Route, ...] = ()
 
     def layer(self, values: Mapping[str, Any], source: str) -> Settings:
         """These settings overridden by the non-None `values`, each validated."""
@@ -160,6 +212,7 @@ _VALIDATORS: dict[str, Any] = {
     "fail_on_unplayed": lambda v: _boolean("fail_on_unplayed", v),
     "drift": lambda v: _boolean("drift", v),
     "models": _models,
+    "generators": _routes,
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 

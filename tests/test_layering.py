@@ -7,8 +7,10 @@ Arrows point the way imports may go; nothing imports upward:
     wire <- cassette   <- engines
     wire <- backend    <- engines
 
-Plus two gatekeepers: only `mockinfer/server/` imports `aiohttp.web`, and only
-`mockinfer/pytest_plugin.py` imports pytest. `mockinfer.errors` is importable by anyone.
+Plus two gatekeepers: only `mockinfer/server/` imports `aiohttp.web`, and only the pytest
+front door (`pytest_plugin.py` and its hook specifications, `pytest_hooks.py`) imports pytest.
+`mockinfer.errors`, `mockinfer.settings` and the plugin API `mockinfer.plugins` are importable
+by anyone.
 Imports under `if TYPE_CHECKING:` count too: they are dependencies all the same.
 """
 
@@ -23,12 +25,14 @@ PACKAGE = "mockinfer"
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 ROOT = PACKAGE  # the package's own `__init__`: the public facade
 
-#: Leaf modules every layer may import: the exception root and the settings vocabulary.
-SHARED = frozenset({"errors", "settings"})
+#: Leaf modules every layer may import: the exception root, the settings vocabulary and the
+#: generator plugin API.
+SHARED = frozenset({"errors", "settings", "plugins"})
 #: Layer -> the layers it may import from (itself and SHARED are always allowed).
 ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "settings": frozenset(),
+    "plugins": frozenset(),
     "wire": frozenset(),
     "generators": frozenset({"wire"}),
     "cassette": frozenset({"wire"}),
@@ -39,10 +43,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     ROOT: frozenset({"wire", "generators", "cassette", "backend", "engines", "dialects", "server"}),
 }
 #: Front doors: they may import anything in the package.
-TOP = frozenset({"pytest_plugin", "cli", "cassette_commands", "__main__"})
+TOP = frozenset({"pytest_plugin", "pytest_hooks", "cli", "cassette_commands", "__main__"})
 
 AIOHTTP_WEB_LAYER = "server"
-PYTEST_LAYER = "pytest_plugin"
+PYTEST_LAYERS = frozenset({"pytest_plugin", "pytest_hooks"})
 
 
 def layer_of(module: str) -> str:
@@ -116,8 +120,8 @@ def violations(source: str, module: str, *, is_package: bool = False) -> list[st
         where = f"{module}:{line} imports {name}"
         if _is_aiohttp_web(name) and own != AIOHTTP_WEB_LAYER:
             problems.append(f"{where}: only mockinfer/server/ may import aiohttp.web")
-        if _is_pytest(name) and own != PYTEST_LAYER:
-            problems.append(f"{where}: only mockinfer/pytest_plugin.py may import pytest")
+        if _is_pytest(name) and own not in PYTEST_LAYERS:
+            problems.append(f"{where}: only the pytest front door may import pytest")
         target = _internal_layer(name, known)
         if target is None or own in TOP or target == own or target in SHARED:
             continue

@@ -9,6 +9,9 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from mockinfer.engines import plugins
+from mockinfer.engines.plugins import GeneratorSet, Plugin
+from mockinfer.errors import PluginError
 from mockinfer.generators import (
     DEFAULT_SEED,
     INSTANT,
@@ -22,6 +25,14 @@ from mockinfer.generators import (
     rerank,
     sparse_vector,
     split_deltas,
+)
+from mockinfer.plugins import ChatRequest as PluginChatRequest
+from mockinfer.plugins import (
+    CompletionRequest,
+    EmbeddingRequest,
+    RerankRequest,
+    SparseRequest,
+    Target,
 )
 from mockinfer.wire.endpoints import Endpoint
 from mockinfer.wire.models import seed_key
@@ -78,12 +89,27 @@ class BoundedCache(Generic[K, V]):
 
 
 class Synthesizer:
-    """Answers every task type from the generators, seeded by one master seed."""
+    """Answers every task type from the generators, seeded by one master seed, or from the
+    generator plugin an endpoint is routed to."""
 
-    def __init__(self, seed: int = DEFAULT_SEED, timing: TimingProfile = INSTANT) -> None:
+    def __init__(
+        self,
+        seed: int = DEFAULT_SEED,
+        timing: TimingProfile = INSTANT,
+        generators: GeneratorSet | None = None,
+    ) -> None:
         self.seed = seed
         self.timing = timing
+        self.generators = generators if generators is not None else GeneratorSet()
         self._vectors: BoundedCache[tuple[Any, ...], np.ndarray] = BoundedCache(VECTOR_CACHE_SIZE)
+
+    def plugged(self, endpoint: Endpoint) -> bool:
+        """Whether a plugin answers `endpoint` (answering may then take a while: the server
+        runs it off the event loop)."""
+        try:
+            return self.generators.pick(endpoint) is not None
+        except PluginError:
+            return False  # answering raises it again, where it is rendered as an error
 
     def answer(self, call: InferenceCall) -> Result | StreamPlan:
         """The result (or, for `_stream`, the stream plan) of a validated call."""
@@ -109,6 +135,10 @@ class Synthesizer:
             vectors = self.dense(endpoint, call.inputs, input_type)
             return DenseEmbeddings(task, endpoint.element_type, tuple(vectors))
         if task is TaskType.SPARSE_EMBEDDING:
+            plugin = self.generators.pick(endpoint)
+            if plugin is not None:
+                request = SparseRequest(self._target(endpoint, settings), tuple(call.inputs))
+                return SparseEmbeddings(tuple(plugins.sparse(plugin, request)))
             return SparseEmbeddings(tuple(self.sparse(endpoint, text) for text in call.inputs))
         if task is TaskType.RERANK:
             return self._rerank(endpoint, call, settings)
@@ -134,7 +164,12 @@ class Synthesizer:
         inputs, the common case in test suites, then cost a dictionary lookup, and the same row
         object lets a renderer reuse its encoding.
         """
+        plugin = self.generators.pick(endpoint)
+        if plugin is not None and not plugin.deterministic:
+            return list(self._plugged_dense(plugin, endpoint, contents, input_type))
         shape = (
+            # A plugin is told the endpoint's id: its answers are kept per endpoint.
+            (plugin.name, plugin.version, endpoint.inference_id) if plugin else None,
             self.seed,
             seed_key(endpoint),
             endpoint.task_type.value,
@@ -150,7 +185,11 @@ class Synthesizer:
             if cached is not None:
                 encoded[key] = cached
         missing = [key for key in dict.fromkeys(keys) if key not in encoded]
-        if missing:
+        if missing and plugin is not None:
+            generated = self._plugged_dense(
+                plugin, endpoint, [key[-1] for key in missing], input_type
+            )
+        elif missing:
             generated = dense_array(
                 seed=self.seed,
                 inference_id=seed_key(endpoint),
@@ -161,10 +200,27 @@ class Synthesizer:
                 element_type=endpoint.element_type,
                 input_type=input_type,
             )
+        if missing:
             generated.setflags(write=False)
             for key, row in zip(missing, generated, strict=True):
                 encoded[key] = self._vectors.put(key, row)
         return [encoded[key] for key in keys]
+
+    def _target(self, endpoint: Endpoint, task_settings: Mapping[str, Any]) -> Target:
+        return plugins.target(endpoint, self.seed, task_settings)
+
+    def _plugged_dense(
+        self, plugin: Plugin, endpoint: Endpoint, contents: Sequence[str], input_type: str | None
+    ) -> np.ndarray:
+        request = EmbeddingRequest(
+            target=self._target(endpoint, endpoint.task_settings),
+            texts=tuple(contents),
+            dimensions=endpoint.dimensions,
+            similarity=endpoint.similarity,
+            element_type=endpoint.element_type,
+            input_type=input_type,
+        )
+        return plugins.embed(plugin, request)
 
     def _rerank(
         self, endpoint: Endpoint, call: InferenceInput, settings: Mapping[str, Any]
@@ -173,6 +229,21 @@ class Synthesizer:
         return_documents = call.return_documents
         if return_documents is None:
             return_documents = bool(settings.get("return_documents", False))
+        plugin = self.generators.pick(endpoint)
+        if plugin is not None:
+            request = RerankRequest(
+                self._target(endpoint, settings), call.query or "", tuple(call.inputs)
+            )
+            return Ranking(
+                tuple(
+                    plugins.rerank(
+                        plugin,
+                        request,
+                        top_n=top_n if isinstance(top_n, int) else None,
+                        return_documents=return_documents,
+                    )
+                )
+            )
         ranked = rerank(
             seed=self.seed,
             inference_id=seed_key(endpoint),
@@ -189,6 +260,10 @@ class Synthesizer:
         limit = next(
             (settings[k] for k in _MAX_TOKEN_SETTINGS if isinstance(settings.get(k), int)), None
         )
+        plugin = self.generators.pick(endpoint)
+        if plugin is not None:
+            request = CompletionRequest(self._target(endpoint, settings), call.inputs[0], limit)
+            return plugins.complete(plugin, request)
         return completion_text(
             seed=self.seed,
             inference_id=endpoint.inference_id,
@@ -207,11 +282,18 @@ class Synthesizer:
 
     def chat(self, endpoint: Endpoint, request: ChatRequest) -> ChatReply:
         """The chat reply for a request, the same whether streamed or not."""
+        model = request.model or endpoint.model
+        plugin = self.generators.pick(endpoint)
+        if plugin is not None:
+            body = request.as_body()
+            messages = tuple(m for m in body.get("messages") or () if isinstance(m, Mapping))
+            target = self._target(endpoint, endpoint.task_settings)
+            return plugins.chat(plugin, PluginChatRequest(target, messages, body), model)
         return chat_reply(
             seed=self.seed,
             inference_id=endpoint.inference_id,
             request=request.as_body(),
-            model=request.model or endpoint.model,
+            model=model,
         )
 
     def stream_chat(self, endpoint: Endpoint, request: ChatRequest) -> StreamPlan:

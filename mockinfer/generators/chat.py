@@ -153,6 +153,23 @@ def chat_reply(
     )
 
 
+def text_reply(
+    *, seed: int, inference_id: str, request: Mapping[str, Any], model: str, text: str
+) -> ChatReply:
+    """A reply of `text` (written elsewhere) to a chat request, with the id and token counts
+    :func:`chat_reply` would give it."""
+    derived = derive_seed(seed, inference_id, "chat_completion", canonical_json(request))
+    return ChatReply(
+        id="chatcmpl-" + _random_id(random.Random(derived), 29),
+        model=model,
+        content=text,
+        tool_calls=(),
+        finish_reason="stop",
+        prompt_tokens=prompt_tokens(request),
+        completion_tokens=count_tokens(text),
+    )
+
+
 def _message(
     content: str | None, role: str | None, tool_calls: list[dict[str, Any]]
 ) -> dict[str, Any]:

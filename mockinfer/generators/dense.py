@@ -198,20 +198,27 @@ def dense_array(
     ints[norm_sq == 0, 0] = 1  # a zero vector has no direction; only possible for tiny dims
     norm_sq[norm_sq == 0] = 1
     unit = ints.astype(np.float64) / np.sqrt(norm_sq.astype(np.float64))[:, None]
+    if element_type == "float" and similarity in ("l2_norm", "max_inner_product"):
+        noise = [derive_seed(seed, inference_id, task_type, t) for t in contents]
+        unit *= np.array([1.0 + (n % 4096) / 16384.0 for n in noise])[:, None]
+    return as_element_type(unit, element_type)
+
+
+def as_element_type(rows: npt.NDArray[Any], element_type: str) -> npt.NDArray[Any]:
+    """Float rows as ES sends them for `element_type`: float32 for `float`, int8 scaled to
+    the row's peak for `byte`, bit-packed signs (as int8) for `bit`."""
     if element_type == "bit":
-        packed: npt.NDArray[Any] = np.packbits(unit > 0.0, axis=1).view(np.int8)
+        packed: npt.NDArray[Any] = np.packbits(rows > 0.0, axis=1).view(np.int8)
         return packed
     if element_type == "byte":
-        peak = np.abs(unit).max(axis=1)[:, None]
-        quantized: npt.NDArray[Any] = np.clip(np.rint(unit * (127.0 / peak)), -128, 127).astype(
+        peak = np.abs(rows).max(axis=1)[:, None]
+        peak[peak == 0] = 1.0
+        quantized: npt.NDArray[Any] = np.clip(np.rint(rows * (127.0 / peak)), -128, 127).astype(
             np.int8
         )
         return quantized
-    if similarity in ("l2_norm", "max_inner_product"):
-        noise = [derive_seed(seed, inference_id, task_type, t) for t in contents]
-        unit *= np.array([1.0 + (n % 4096) / 16384.0 for n in noise])[:, None]
     # float32 has no negative zero worth sending; ES never writes -0.0 for an embedding.
-    as_float32: npt.NDArray[Any] = unit.astype(np.float32) + np.float32(0.0)
+    as_float32: npt.NDArray[Any] = rows.astype(np.float32) + np.float32(0.0)
     return as_float32
 
 

@@ -71,7 +71,17 @@ def rerank(
     for document in documents:
         jitter = unit_fraction(str(seed), inference_id, "rerank", canonical_json([query, document]))
         raw.append(0.01 + 0.96 * _pair_score(query_stems, query_grams, document) + 0.02 * jitter)
-    scores = to_float32(raw)
+    return ranked(to_float32(raw), documents, top_n=top_n, return_documents=return_documents)
+
+
+def ranked(
+    scores: Sequence[float],
+    documents: Sequence[str],
+    *,
+    top_n: int | None,
+    return_documents: bool,
+) -> list[RankedDocument]:
+    """Documents by descending score (ties: lower index first), cut to ``top_n``."""
     order = sorted(range(len(documents)), key=lambda i: (-scores[i], i))
     if top_n is not None:
         order = order[:top_n]

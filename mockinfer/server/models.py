@@ -15,7 +15,7 @@ from aiohttp import web
 from mockinfer.dialects import ML
 from mockinfer.server.body import read_body
 from mockinfer.server.calls import check_params, flag, note_request_target
-from mockinfer.server.render import answer, json_response
+from mockinfer.server.render import json_response, synthesize
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.models import (
@@ -59,7 +59,7 @@ async def infer(request: web.Request) -> web.StreamResponse:
         raise not_deployed(model_id)
     texts, similarity = parsed.texts(model), parsed.similarity_text(model)
     call = InferenceCall(model.endpoint(), input=InferenceInput(inputs=texts, query=similarity))
-    return await answer(request, lambda: request.app[STATE].synthesizer.answer(call))
+    return await synthesize(request, call)
 
 
 def _selected(request: web.Request) -> list[TrainedModel]:

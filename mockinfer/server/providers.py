@@ -25,7 +25,7 @@ from mockinfer.dialects.hugging_face import HUGGING_FACE
 from mockinfer.dialects.openai import CREATED, OpenAiDialect
 from mockinfer.generators.text import count_tokens
 from mockinfer.server.body import read_body
-from mockinfer.server.render import answer, json_response
+from mockinfer.server.render import json_response, synthesize
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire import cohere, hugging_face, openai
 from mockinfer.wire.errors import ProviderError
@@ -132,7 +132,7 @@ async def provider_call(request: web.Request) -> InferenceCall:
 async def perform(request: web.Request) -> web.StreamResponse:
     """Answer a provider's inference request by synthesis: the last link of the chain."""
     call = await provider_call(request)
-    return await answer(request, lambda: request.app[STATE].synthesizer.answer(call))
+    return await synthesize(request, call)
 
 
 def _texts_tokens(texts: tuple[str, ...]) -> int:

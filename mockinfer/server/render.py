@@ -17,11 +17,13 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from mockinfer.dialects.es import PRODUCT_HEADER
+from mockinfer.errors import PluginError
 from mockinfer.server.calls import StreamFailure, is_stream_route
 from mockinfer.server.filtering import filter_path
 from mockinfer.server.journal import complete_call, journal_unanswered
 from mockinfer.server.state import EXCHANGE, STATE
 from mockinfer.wire.errors import EsError
+from mockinfer.wire.requests import InferenceCall
 from mockinfer.wire.results import Ending, Recorded, Result, StreamPlan
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 
@@ -104,13 +106,22 @@ def error_response(request: web.Request, error: EsError) -> web.Response:
 
 
 async def answer(
-    request: web.Request, produce: Callable[[], Result | StreamPlan]
+    request: web.Request, produce: Callable[[], Result | StreamPlan], *, in_thread: bool = False
 ) -> web.StreamResponse:
-    """Render what `produce` answers; on a stream, its failures are one SSE error event."""
+    """Render what `produce` answers; on a stream, its failures are one SSE error event.
+
+    `in_thread` runs `produce` off the event loop, for answers that take a while to compute.
+    """
     try:
-        outcome = produce()
+        outcome = await asyncio.to_thread(produce) if in_thread else produce()
     except StreamFailure as failure:
         return await stream_error(request, failure.error)
+    except PluginError as failure:
+        request.app[STATE].failures.append(failure)
+        error = EsError(500, "status_exception", str(failure))
+        if is_stream_route(request):
+            return await stream_error(request, error)
+        raise error from None
     except EsError as error:
         if is_stream_route(request):
             return await stream_error(request, error)
@@ -118,6 +129,13 @@ async def answer(
     if isinstance(outcome, StreamPlan):
         return await write_stream(request, outcome)
     return result_response(request, outcome)
+
+
+async def synthesize(request: web.Request, call: InferenceCall) -> web.StreamResponse:
+    """Answer a parsed call by synthesis: the last link of the chain."""
+    synthesizer = request.app[STATE].synthesizer
+    plugged = synthesizer.plugged(call.endpoint)
+    return await answer(request, lambda: synthesizer.answer(call), in_thread=plugged)
 
 
 async def write_stream(request: web.Request, plan: StreamPlan) -> web.StreamResponse:

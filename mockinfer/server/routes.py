@@ -17,7 +17,7 @@ from mockinfer.server.calls import (
     note_target,
     parse_call,
 )
-from mockinfer.server.render import answer, json_response, stream_error
+from mockinfer.server.render import json_response, stream_error, synthesize
 from mockinfer.server.state import STATE
 from mockinfer.wire.endpoints import (
     create_endpoint,
@@ -120,7 +120,7 @@ async def delete_endpoint(request: web.Request) -> web.StreamResponse:
 async def infer(request: web.Request) -> web.StreamResponse:
     """`POST /_inference[/{task_type}]/{inference_id}`: perform inference."""
     call = await parse_call(request, stream=False)
-    return await answer(request, lambda: request.app[STATE].synthesizer.answer(call))
+    return await synthesize(request, call)
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -134,7 +134,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         call = await parse_call(request, stream=True)
     except StreamFailure as failure:
         return await stream_error(request, failure.error)
-    return await answer(request, lambda: request.app[STATE].synthesizer.answer(call))
+    return await synthesize(request, call)
 
 
 #: The handlers that perform inference: the ones stubs can answer.

@@ -16,6 +16,7 @@ from mockinfer.backend import Backend, CallJournal
 from mockinfer.cassette.store import Cassette
 from mockinfer.engines.cassettes import CassetteEngine, open_cassette
 from mockinfer.engines.faults import FaultHandle, FaultRegistry, FaultRule
+from mockinfer.engines.plugins import GeneratorSet
 from mockinfer.engines.stubs import Stub, StubRegistry
 from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.errors import MockinferError, ServerError
@@ -69,18 +70,20 @@ class MockInferServer:
         models: Sequence[TrainedModel | str | Mapping[str, Any]] = (),
         journal: CallJournal | None = None,
         provider_api_key: str | None = None,
+        generators: GeneratorSet | None = None,
     ) -> None:
         """`models` are declared for the server's life: `TrainedModel`s, `id:task[:dims]`
         strings or mappings of a model's fields. `journal` replaces the unbounded one.
         `provider_api_key`, when given, is required as `Authorization: Bearer` on the
         provider routes (`/v1/embeddings` and the like), which refuse other requests as the
-        provider would."""
+        provider would. `generators` holds the generator plugins and routes (by default, the
+        installed plugins, answering the models they claim)."""
         self.host = host
         self.port = port
         declared = [m if isinstance(m, TrainedModel) else declared_model(m) for m in models]
         self.state = ServerState(
             backend=Backend(declared, journal),
-            synthesizer=Synthesizer(seed=seed, timing=timing),
+            synthesizer=Synthesizer(seed=seed, timing=timing, generators=generators),
             max_body_bytes=max_body_bytes,
             provider_api_key=provider_api_key,
         )
@@ -114,6 +117,11 @@ class MockInferServer:
     @seed.setter
     def seed(self, value: int) -> None:
         self.state.synthesizer.seed = value
+
+    @property
+    def generators(self) -> GeneratorSet:
+        """The generator plugins: `.register()` one, set `.routes` to send endpoints to them."""
+        return self.state.synthesizer.generators
 
     @property
     def stubs(self) -> StubRegistry:

@@ -194,9 +194,16 @@ def seed_key(endpoint: Endpoint) -> str:
     model = model_of(endpoint)
     if model is not None:
         return model.seed_key
-    named = endpoint.model_name
-    if endpoint.service in IN_CLUSTER_SERVICES or named is None:
+    if endpoint.service in IN_CLUSTER_SERVICES:
         return endpoint.inference_id
+    return model_id_of(endpoint) or endpoint.inference_id
+
+
+def model_id_of(endpoint: Endpoint) -> str | None:
+    """The id of the model an endpoint's settings name, if any."""
+    named = endpoint.model_name
+    if named is None:
+        return None
     # A service addressed by URL names its model in the path of mockinfer's own routes.
     return model_in_url(named) or named
 

@@ -1,0 +1,404 @@
+"""Generator plugins: finding them, routing endpoints to them, and checking what they answer.
+
+The core never imports a plugin by name: installed ones are found through the entry-point
+group of `mockinfer.plugins`, and loaded the first time an endpoint is routed (every
+installed plugin is loaded then, to learn the models and services each answers by default).
+Explicit routes come first, in order; then the plugins' defaults; then the core.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mockinfer.errors import ConfigurationError, PluginError
+from mockinfer.generators.chat import text_reply
+from mockinfer.generators.dense import as_element_type
+from mockinfer.generators.rerank import ranked
+from mockinfer.generators.seeds import to_float32
+from mockinfer.plugins import (
+    CORE,
+    ENTRY_POINT_GROUP,
+    TASK_METHODS,
+    ChatRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    Refusal,
+    RerankRequest,
+    SparseRequest,
+    Target,
+)
+from mockinfer.settings import Route
+from mockinfer.wire.endpoints import Endpoint
+from mockinfer.wire.errors import EsError
+from mockinfer.wire.models import model_id_of
+from mockinfer.wire.results import ChatReply, RankedDocument, SparseEmbedding
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """A generator that passed its checks, and where it came from."""
+
+    generator: Any
+    name: str
+    version: str
+    tasks: frozenset[str]
+    deterministic: bool
+    models: tuple[str, ...]
+    services: tuple[str, ...]
+    #: `mockinfer_minilm.generator:MiniLM from mockinfer-minilm 0.1.0`, or `registered`.
+    origin: str
+
+    @property
+    def label(self) -> str:
+        """How messages name it."""
+        return f"generator [{self.name}] ({self.origin})"
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        return None
+    items = tuple(value)
+    return items if all(isinstance(item, str) for item in items) else None
+
+
+def checked(generator: Any, name: str, origin: str) -> Plugin:
+    """`generator` as a `Plugin`, or `PluginError` saying what it lacks."""
+
+    def refuse(problem: str) -> PluginError:
+        return PluginError(name, f"generator [{name}] ({origin}) cannot be used: {problem}")
+
+    declared = getattr(generator, "name", None)
+    if declared != name:
+        raise refuse(f"its name is {declared!r}, not the name it is registered under")
+    version = getattr(generator, "version", None)
+    tasks = _strings(getattr(generator, "tasks", None))
+    models = _strings(getattr(generator, "models", ()))
+    services = _strings(getattr(generator, "services", ()))
+    deterministic = getattr(generator, "deterministic", None)
+    if not isinstance(version, str):
+        raise refuse("`version` must be a string")
+    if not tasks or any(task not in TASK_METHODS for task in tasks):
+        raise refuse(f"`tasks` must name some of {', '.join(TASK_METHODS)}; got {tasks!r}")
+    if not isinstance(deterministic, bool):
+        raise refuse("`deterministic` must be True or False")
+    if models is None or services is None:
+        raise refuse("`models` and `services` must be sequences of strings")
+    for task in tasks:
+        if not callable(getattr(generator, TASK_METHODS[task], None)):
+            raise refuse(f"it serves {task} but has no `{TASK_METHODS[task]}` method")
+    return Plugin(
+        generator,
+        name,
+        version,
+        frozenset(tasks),
+        deterministic,
+        tuple(m.lower() for m in models),
+        services,
+        origin,
+    )
+
+
+def _origin(entry_point: EntryPoint) -> str:
+    dist = entry_point.dist
+    where = f" from {dist.name} {dist.version}" if dist is not None else ""
+    return f"{entry_point.value}{where}"
+
+
+def _load(name: str, entry_point: EntryPoint) -> Plugin:
+    origin = _origin(entry_point)
+    try:
+        loaded = entry_point.load()
+        # The entry point may name the generator itself, or a class or function making it.
+        making = isinstance(loaded, type) or (callable(loaded) and not hasattr(loaded, "tasks"))
+        generator = loaded() if making else loaded
+    except Exception as exc:
+        raise PluginError(
+            name, f"generator [{name}] ({origin}) failed to load: {type(exc).__name__}: {exc}"
+        ) from exc
+    return checked(generator, name, origin)
+
+
+class GeneratorSet:
+    """The generators a server may route endpoints to, and the routes in force.
+
+    Thread-safe: route handlers pick on the event loop while plugins answer in threads.
+    """
+
+    def __init__(self, *, discover: bool = True) -> None:
+        """`discover=False` ignores installed plugins: only registered generators route."""
+        self._discover = discover
+        self._lock = threading.RLock()
+        self._installed: dict[str, EntryPoint] | None = None
+        self._plugins: dict[str, Plugin] = {}
+        self._by_model: dict[str, list[Plugin]] | None = None
+        self._by_service: dict[str, list[Plugin]] = {}
+        self._routes: tuple[Route, ...] = ()
+
+    def installed(self) -> dict[str, EntryPoint]:
+        """The plugins installed in this environment, by name, not loaded."""
+        with self._lock:
+            if self._installed is None:
+                found = entry_points(group=ENTRY_POINT_GROUP) if self._discover else ()
+                self._installed = {ep.name: ep for ep in found}
+            return self._installed
+
+    def names(self) -> list[str]:
+        """Every generator a route may name, `core` first."""
+        with self._lock:
+            return [CORE, *sorted(set(self.installed()) | set(self._plugins))]
+
+    def register(self, generator: Any) -> Plugin:
+        """Add a generator that is not installed (say, from a `conftest.py`); it replaces an
+        installed plugin of the same name."""
+        name = getattr(generator, "name", None)
+        if not isinstance(name, str) or name == CORE:
+            raise ConfigurationError(f"a generator needs a `name` other than 'core'; got {name!r}")
+        plugin = checked(generator, name, f"registered {type(generator).__qualname__}")
+        with self._lock:
+            self._plugins[name] = plugin
+            self._by_model = None
+        return plugin
+
+    def load(self, name: str) -> Plugin:
+        """The generator named `name`, loaded on first use."""
+        with self._lock:
+            plugin = self._plugins.get(name)
+            if plugin is not None:
+                return plugin
+            entry_point = self.installed().get(name)
+            if entry_point is None:
+                known = ", ".join(self.names())
+                raise PluginError(
+                    name,
+                    f"no generator named [{name}] is installed or registered (known: {known}); "
+                    f"install its plugin, which registers it in the entry-point group "
+                    f"{ENTRY_POINT_GROUP}",
+                )
+            plugin = self._plugins[name] = _load(name, entry_point)
+            return plugin
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """The explicit routes, first match first."""
+        return self._routes
+
+    @routes.setter
+    def routes(self, routes: Sequence[Route]) -> None:
+        known = self.names()
+        unknown = sorted({r.generator for r in routes if r.generator not in known})
+        if unknown:
+            raise ConfigurationError(
+                f"no generator named {', '.join(unknown)} is installed or registered; "
+                f"known: {', '.join(known)}"
+            )
+        self._routes = tuple(routes)
+
+    def pick(self, endpoint: Endpoint) -> Plugin | None:
+        """The generator that answers `endpoint`, or None for the core.
+
+        Raises `PluginError` when the routed plugin cannot load or does not serve the task.
+        """
+        if not self._routes and not self._claims():
+            return None
+        task = endpoint.task_type.value
+        model = model_id_of(endpoint)
+        for route in self._routes:
+            if route.selector is None:
+                if route.generator == CORE:
+                    return None
+                plugin = self.load(route.generator)
+                if task in plugin.tasks:
+                    return plugin
+                continue
+            value = {
+                "endpoint": endpoint.inference_id,
+                "model": model,
+                "service": endpoint.service,
+                "task": task,
+            }[route.selector]
+            if value is None or not fnmatch.fnmatchcase(value.lower(), route.pattern.lower()):
+                continue
+            if route.generator == CORE:
+                return None
+            plugin = self.load(route.generator)
+            if task not in plugin.tasks:
+                raise PluginError(
+                    plugin.name,
+                    f"route {route} sends [{endpoint.inference_id}] to {plugin.label}, which "
+                    f"serves {', '.join(sorted(plugin.tasks))} but not {task}",
+                )
+            return plugin
+        return self._default(endpoint, task, model)
+
+    def _claims(self) -> bool:
+        """Whether any generator answers some endpoints by default."""
+        by_model = self._by_model if self._by_model is not None else self._index()
+        return bool(by_model or self._by_service)
+
+    def _default(self, endpoint: Endpoint, task: str, model: str | None) -> Plugin | None:
+        if not self._claims():
+            return None
+        by_model = self._by_model or {}
+        claimed = by_model.get(model.lower(), []) if model else []
+        candidates = [p for p in claimed if task in p.tasks] or [
+            p for p in self._by_service.get(endpoint.service, []) if task in p.tasks
+        ]
+        if len(candidates) > 1:
+            names = " and ".join(p.label for p in candidates)
+            raise PluginError(
+                candidates[0].name,
+                f"{names} both answer [{endpoint.inference_id}] by default; route it to one "
+                f"of them (for example model:{model or '*'}={candidates[0].name})",
+            )
+        return candidates[0] if candidates else None
+
+    def _index(self) -> dict[str, list[Plugin]]:
+        with self._lock:
+            plugins = [self.load(name) for name in self.names()[1:]]
+            by_model: dict[str, list[Plugin]] = {}
+            by_service: dict[str, list[Plugin]] = {}
+            for plugin in plugins:
+                for model in plugin.models:
+                    by_model.setdefault(model, []).append(plugin)
+                for service in plugin.services:
+                    by_service.setdefault(service, []).append(plugin)
+            self._by_service = by_service
+            self._by_model = by_model
+            return by_model
+
+    def describe(self) -> list[tuple[str, Plugin | PluginError]]:
+        """Each installed or registered generator, loaded, or the error loading it gave."""
+        rows: list[tuple[str, Plugin | PluginError]] = []
+        for name in self.names()[1:]:
+            try:
+                rows.append((name, self.load(name)))
+            except PluginError as exc:
+                rows.append((name, exc))
+        return rows
+
+
+def target(endpoint: Endpoint, seed: int, task_settings: Mapping[str, Any]) -> Target:
+    """What a plugin is told of the endpoint a request is for."""
+    return Target(
+        inference_id=endpoint.inference_id,
+        task=endpoint.task_type.value,
+        service=endpoint.service,
+        model=model_id_of(endpoint),
+        seed=seed,
+        service_settings=dict(endpoint.service_settings),
+        task_settings=dict(task_settings),
+    )
+
+
+def _call(plugin: Plugin, request: Any) -> Any:
+    task = request.target.task
+    method: Callable[[Any], Any] = getattr(plugin.generator, TASK_METHODS[task])
+    try:
+        return method(request)
+    except Refusal as refusal:
+        if not 400 <= refusal.status <= 599:
+            raise PluginError(
+                plugin.name, f"{plugin.label} refused with status {refusal.status}, not 4xx/5xx"
+            ) from None
+        raise EsError(refusal.status, refusal.error_type, refusal.reason) from None
+    except Exception as exc:
+        raise PluginError(
+            plugin.name,
+            f"{plugin.label} failed on {task} for [{request.target.inference_id}]: "
+            f"{type(exc).__name__}: {exc}",
+        ) from exc
+
+
+def _wrong_shape(plugin: Plugin, request: Any, expected: str, got: str) -> PluginError:
+    return PluginError(
+        plugin.name,
+        f"{plugin.label} answered {request.target.task} for [{request.target.inference_id}] "
+        f"with {got}; expected {expected}",
+    )
+
+
+def embed(plugin: Plugin, request: EmbeddingRequest) -> npt.NDArray[Any]:
+    """The plugin's vectors, checked, in the endpoint's element type."""
+    answer = _call(plugin, request)
+    expected = f"{len(request.texts)} vectors of {request.dimensions} numbers"
+    try:
+        rows = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _wrong_shape(plugin, request, expected, type(answer).__name__) from None
+    if rows.shape != (len(request.texts), request.dimensions):
+        raise _wrong_shape(plugin, request, expected, f"an array of shape {rows.shape}")
+    if not np.isfinite(rows).all():
+        raise _wrong_shape(plugin, request, expected, "NaN or infinite numbers")
+    return as_element_type(rows, request.element_type)
+
+
+def sparse(plugin: Plugin, request: SparseRequest) -> list[SparseEmbedding]:
+    """The plugin's token weights, checked."""
+    answer = _call(plugin, request)
+    expected = f"{len(request.texts)} mappings of token to a weight >= 0"
+    if not isinstance(answer, Sequence) or len(answer) != len(request.texts):
+        raise _wrong_shape(plugin, request, expected, repr(answer)[:80])
+    items = []
+    for weights in answer:
+        valid = isinstance(weights, Mapping) and all(
+            isinstance(token, str)
+            and isinstance(weight, int | float)
+            and 0 <= weight < float("inf")
+            for token, weight in weights.items()
+        )
+        if not valid:
+            raise _wrong_shape(plugin, request, expected, repr(weights)[:80])
+        items.append(SparseEmbedding({t: float(w) for t, w in weights.items()}))
+    return items
+
+
+def rerank(
+    plugin: Plugin, request: RerankRequest, *, top_n: int | None, return_documents: bool
+) -> list[RankedDocument]:
+    """The documents ranked by the plugin's scores."""
+    answer = _call(plugin, request)
+    expected = f"{len(request.documents)} finite scores"
+    try:
+        scores = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _wrong_shape(plugin, request, expected, type(answer).__name__) from None
+    if scores.shape != (len(request.documents),) or not np.isfinite(scores).all():
+        raise _wrong_shape(plugin, request, expected, repr(answer)[:80])
+    return ranked(
+        to_float32(scores.tolist()),
+        request.documents,
+        top_n=top_n,
+        return_documents=return_documents,
+    )
+
+
+def _text(plugin: Plugin, request: Any) -> str:
+    answer = _call(plugin, request)
+    if not isinstance(answer, str):
+        raise _wrong_shape(plugin, request, "a string", type(answer).__name__)
+    return answer
+
+
+def complete(plugin: Plugin, request: CompletionRequest) -> str:
+    """The plugin's completion text."""
+    return _text(plugin, request)
+
+
+def chat(plugin: Plugin, request: ChatRequest, model: str) -> ChatReply:
+    """The plugin's reply, with the id and token counts the core would give it."""
+    text = _text(plugin, request)
+    return text_reply(
+        seed=request.target.seed,
+        inference_id=request.target.inference_id,
+        request=request.body,
+        model=model,
+        text=text,
+    )
