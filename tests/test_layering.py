@@ -199,11 +199,11 @@ def test_package_has_sources() -> None:
             "import aiohttp.web_response\n",
             "only mockinfer/server/ may import aiohttp.web",
         ),
-        ("mockinfer.cli", "import pytest\n", "only mockinfer/pytest_plugin.py may import pytest"),
+        ("mockinfer.cli", "import pytest\n", "only the pytest front door may import pytest"),
         (
             "mockinfer.wire.sse",
             "from _pytest.fixtures import f\n",
-            "only mockinfer/pytest_plugin.py may import pytest",
+            "only the pytest front door may import pytest",
         ),
         (
             "mockinfer.wire.sse",
