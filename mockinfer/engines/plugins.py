@@ -325,19 +325,27 @@ def _wrong_shape(plugin: Plugin, request: Any, expected: str, got: str) -> Plugi
     )
 
 
-def embed(plugin: Plugin, request: EmbeddingRequest) -> npt.NDArray[Any]:
-    """The plugin's vectors, checked, in the endpoint's element type."""
+def _numbers(
+    plugin: Plugin, request: Any, shape: tuple[int, ...], expected: str
+) -> npt.NDArray[np.float64]:
+    """The plugin's answer as finite numbers of `shape`, or `PluginError` saying otherwise."""
     answer = _call(plugin, request)
-    expected = f"{len(request.texts)} vectors of {request.dimensions} numbers"
     try:
-        rows = np.asarray(answer, dtype=np.float64)
+        numbers = np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError):
         raise _wrong_shape(plugin, request, expected, type(answer).__name__) from None
-    if rows.shape != (len(request.texts), request.dimensions):
-        raise _wrong_shape(plugin, request, expected, f"an array of shape {rows.shape}")
-    if not np.isfinite(rows).all():
+    if numbers.shape != shape:
+        raise _wrong_shape(plugin, request, expected, f"an array of shape {numbers.shape}")
+    if not np.isfinite(numbers).all():
         raise _wrong_shape(plugin, request, expected, "NaN or infinite numbers")
-    return as_element_type(rows, request.element_type)
+    return numbers
+
+
+def embed(plugin: Plugin, request: EmbeddingRequest) -> npt.NDArray[Any]:
+    """The plugin's vectors, checked, in the endpoint's element type."""
+    shape = (len(request.texts), request.dimensions)
+    expected = f"{shape[0]} vectors of {shape[1]} numbers"
+    return as_element_type(_numbers(plugin, request, shape, expected), request.element_type)
 
 
 def sparse(plugin: Plugin, request: SparseRequest) -> list[SparseEmbedding]:
@@ -364,14 +372,8 @@ def rerank(
     plugin: Plugin, request: RerankRequest, *, top_n: int | None, return_documents: bool
 ) -> list[RankedDocument]:
     """The documents ranked by the plugin's scores."""
-    answer = _call(plugin, request)
-    expected = f"{len(request.documents)} finite scores"
-    try:
-        scores = np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise _wrong_shape(plugin, request, expected, type(answer).__name__) from None
-    if scores.shape != (len(request.documents),) or not np.isfinite(scores).all():
-        raise _wrong_shape(plugin, request, expected, repr(answer)[:80])
+    count = len(request.documents)
+    scores = _numbers(plugin, request, (count,), f"{count} finite scores")
     return ranked(
         to_float32(scores.tolist()),
         request.documents,

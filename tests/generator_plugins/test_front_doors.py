@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from tests.server.endpoints import put_openai
+
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 CONFTEST = """
-    import hashlib
-
     class Upper:
         name = "upper"
         version = "0.1"
@@ -224,14 +224,7 @@ def test_serve_routes_to_an_installed_plugin(site: dict[str, str]) -> None:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         with Elasticsearch(url) as es:
-            es.inference.put(
-                inference_id="llm",
-                task_type="completion",
-                inference_config={
-                    "service": "openai",
-                    "service_settings": {"api_key": "k", "model_id": "gpt-4o"},
-                },
-            )
+            put_openai(es, "llm", "completion")
             resp = es.inference.completion(inference_id="llm", input="stressed")
             assert resp["completion"][0]["result"] == "desserts"
     finally:
