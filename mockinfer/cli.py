@@ -191,6 +191,8 @@ def _generators(routes: Sequence[Route]) -> GeneratorSet:
     for route in routes:
         if route.generator != CORE:
             generators.load(route.generator)
+    for problem in generators.prepare():
+        print(f"mockinfer: warning: {problem}; it answers nothing", file=sys.stderr)
     return generators
 
 

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import shlex
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -274,6 +275,10 @@ def mockinfer_server(pytestconfig: pytest.Config) -> Iterator[MockInferServer]:
     generators = GeneratorSet()
     pytestconfig.hook.pytest_mockinfer_configure(config=pytestconfig, generators=generators)
     pytestconfig.stash[HOOK_ROUTES_KEY] = generators.routes
+    for problem in generators.prepare():
+        warnings.warn(
+            pytest.PytestWarning(f"mockinfer: {problem}; it answers nothing"), stacklevel=1
+        )
     seed = pytestconfig.stash[SETTINGS_KEY].seed
     with MockInferServer(seed=seed, generators=generators) as server:
         yield server

@@ -93,7 +93,7 @@ def _models(value: Any) -> tuple[Any, ...]:
 
 #: What a generator route may select endpoints by.
 ROUTE_SELECTORS = ("endpoint", "model", "service", "task")
-_GENERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+GENERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def parse_route(text: str) -> Route:
     if not equals or target.strip() == "*":
         target, equals, generator = "", "", generator.strip()
     selector, colon, pattern = target.partition(":")
-    if not _GENERATOR_NAME.fullmatch(generator) or (
+    if not GENERATOR_NAME.fullmatch(generator) or (
         equals and (not colon or selector not in ROUTE_SELECTORS or not pattern)
     ):
         raise ConfigurationError(

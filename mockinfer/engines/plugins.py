@@ -1,14 +1,17 @@
 """Generator plugins: finding them, routing endpoints to them, and checking what they answer.
 
 The core never imports a plugin by name: installed ones are found through the entry-point
-group of `mockinfer.plugins`, and loaded the first time an endpoint is routed (every
-installed plugin is loaded then, to learn the models and services each answers by default).
-Explicit routes come first, in order; then the plugins' defaults; then the core.
+group of `mockinfer.plugins` and loaded when a server starts (`prepare`), to learn the models
+and services each answers by default. Explicit routes come first, in order; then the plugins'
+defaults; then the core. A plugin that fails to load claims nothing: it is reported at start
+and by `mockinfer generators`, and a route to it fails naming it.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import itertools
+import numbers
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,9 +38,10 @@ from mockinfer.plugins import (
     SparseRequest,
     Target,
 )
-from mockinfer.settings import Route
+from mockinfer.settings import GENERATOR_NAME, Route
 from mockinfer.wire.endpoints import Endpoint
 from mockinfer.wire.errors import EsError
+from mockinfer.wire.hugging_face import model_in_hub_url
 from mockinfer.wire.models import model_id_of
 from mockinfer.wire.results import ChatReply, RankedDocument, SparseEmbedding
 
@@ -55,6 +59,8 @@ class Plugin:
     services: tuple[str, ...]
     #: `mockinfer_minilm.generator:MiniLM from mockinfer-minilm 0.1.0`, or `registered`.
     origin: str
+    #: Tells apart two generators of one name and version: caches are kept per serial.
+    serial: int = 0
 
     @property
     def label(self) -> str:
@@ -67,6 +73,11 @@ def _strings(value: Any) -> tuple[str, ...] | None:
         return None
     items = tuple(value)
     return items if all(isinstance(item, str) for item in items) else None
+
+
+_SERIALS = itertools.count(1)
+#: The largest magnitude a float32 holds: anything larger would reach the client as null.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def checked(generator: Any, name: str, origin: str) -> Plugin:
@@ -103,6 +114,7 @@ def checked(generator: Any, name: str, origin: str) -> Plugin:
         tuple(m.lower() for m in models),
         services,
         origin,
+        next(_SERIALS),
     )
 
 
@@ -138,8 +150,9 @@ class GeneratorSet:
         self._lock = threading.RLock()
         self._installed: dict[str, EntryPoint] | None = None
         self._plugins: dict[str, Plugin] = {}
-        self._by_model: dict[str, list[Plugin]] | None = None
-        self._by_service: dict[str, list[Plugin]] = {}
+        #: The default claims, by model and by service; None until `prepare` has run.
+        self._claims: tuple[dict[str, list[Plugin]], dict[str, list[Plugin]]] | None = None
+        self._broken: dict[str, PluginError] = {}
         self._routes: tuple[Route, ...] = ()
 
     def installed(self) -> dict[str, EntryPoint]:
@@ -159,12 +172,16 @@ class GeneratorSet:
         """Add a generator that is not installed (say, from a `conftest.py`); it replaces an
         installed plugin of the same name."""
         name = getattr(generator, "name", None)
-        if not isinstance(name, str) or name == CORE:
-            raise ConfigurationError(f"a generator needs a `name` other than 'core'; got {name!r}")
+        if not isinstance(name, str) or name == CORE or not GENERATOR_NAME.fullmatch(name):
+            raise ConfigurationError(
+                "a generator's `name` is letters, digits, '_', '.' and '-', and not 'core'; "
+                f"got {name!r}"
+            )
         plugin = checked(generator, name, f"registered {type(generator).__qualname__}")
         with self._lock:
             self._plugins[name] = plugin
-            self._by_model = None
+            self._broken.pop(name, None)
+            self._claims = None
         return plugin
 
     def load(self, name: str) -> Plugin:
@@ -201,15 +218,43 @@ class GeneratorSet:
             )
         self._routes = tuple(routes)
 
+    def prepare(self) -> list[PluginError]:
+        """Load every installed plugin to learn what it claims; the failures, one per plugin
+        that could not load. Done once, before a server answers: loading may be slow."""
+        return list(self._claimed_by()[2].values())
+
+    def _claimed_by(
+        self,
+    ) -> tuple[dict[str, list[Plugin]], dict[str, list[Plugin]], dict[str, PluginError]]:
+        with self._lock:
+            if self._claims is None:
+                by_model: dict[str, list[Plugin]] = {}
+                by_service: dict[str, list[Plugin]] = {}
+                for name in self.names()[1:]:
+                    try:
+                        plugin = self.load(name)
+                    except PluginError as exc:
+                        self._broken[name] = exc
+                        continue
+                    for model in plugin.models:
+                        by_model.setdefault(model, []).append(plugin)
+                    for service in plugin.services:
+                        by_service.setdefault(service, []).append(plugin)
+                self._claims = (by_model, by_service)
+            return (*self._claims, self._broken)
+
     def pick(self, endpoint: Endpoint) -> Plugin | None:
         """The generator that answers `endpoint`, or None for the core.
 
         Raises `PluginError` when the routed plugin cannot load or does not serve the task.
         """
-        if not self._routes and not self._claims():
+        claims = self._claims
+        if claims is None:
+            claims = self._claimed_by()[:2]
+        if not self._routes and not (claims[0] or claims[1]):
             return None
         task = endpoint.task_type.value
-        model = model_id_of(endpoint)
+        model = routed_model(endpoint)
         for route in self._routes:
             if route.selector is None:
                 if route.generator == CORE:
@@ -236,20 +281,10 @@ class GeneratorSet:
                     f"serves {', '.join(sorted(plugin.tasks))} but not {task}",
                 )
             return plugin
-        return self._default(endpoint, task, model)
-
-    def _claims(self) -> bool:
-        """Whether any generator answers some endpoints by default."""
-        by_model = self._by_model if self._by_model is not None else self._index()
-        return bool(by_model or self._by_service)
-
-    def _default(self, endpoint: Endpoint, task: str, model: str | None) -> Plugin | None:
-        if not self._claims():
-            return None
-        by_model = self._by_model or {}
+        by_model, by_service = claims
         claimed = by_model.get(model.lower(), []) if model else []
         candidates = [p for p in claimed if task in p.tasks] or [
-            p for p in self._by_service.get(endpoint.service, []) if task in p.tasks
+            p for p in by_service.get(endpoint.service, []) if task in p.tasks
         ]
         if len(candidates) > 1:
             names = " and ".join(p.label for p in candidates)
@@ -259,20 +294,6 @@ class GeneratorSet:
                 f"of them (for example model:{model or '*'}={candidates[0].name})",
             )
         return candidates[0] if candidates else None
-
-    def _index(self) -> dict[str, list[Plugin]]:
-        with self._lock:
-            plugins = [self.load(name) for name in self.names()[1:]]
-            by_model: dict[str, list[Plugin]] = {}
-            by_service: dict[str, list[Plugin]] = {}
-            for plugin in plugins:
-                for model in plugin.models:
-                    by_model.setdefault(model, []).append(plugin)
-                for service in plugin.services:
-                    by_service.setdefault(service, []).append(plugin)
-            self._by_service = by_service
-            self._by_model = by_model
-            return by_model
 
     def describe(self) -> list[tuple[str, Plugin | PluginError]]:
         """Each installed or registered generator, loaded, or the error loading it gave."""
@@ -285,13 +306,22 @@ class GeneratorSet:
         return rows
 
 
+def routed_model(endpoint: Endpoint) -> str | None:
+    """The model id routes and claims compare: the one the settings name, or the model of a
+    Hugging Face hosted URL (`.../models/{org}/{name}`)."""
+    model = model_id_of(endpoint)
+    if model is not None and endpoint.service == "hugging_face" and "://" in model:
+        return model_in_hub_url(model) or model
+    return model
+
+
 def target(endpoint: Endpoint, seed: int, task_settings: Mapping[str, Any]) -> Target:
     """What a plugin is told of the endpoint a request is for."""
     return Target(
         inference_id=endpoint.inference_id,
         task=endpoint.task_type.value,
         service=endpoint.service,
-        model=model_id_of(endpoint),
+        model=routed_model(endpoint),
         seed=seed,
         service_settings=dict(endpoint.service_settings),
         task_settings=dict(task_settings),
@@ -304,7 +334,7 @@ def _call(plugin: Plugin, request: Any) -> Any:
     try:
         return method(request)
     except Refusal as refusal:
-        if not 400 <= refusal.status <= 599:
+        if not isinstance(refusal.status, int) or not 400 <= refusal.status <= 599:
             raise PluginError(
                 plugin.name, f"{plugin.label} refused with status {refusal.status}, not 4xx/5xx"
             ) from None
@@ -331,14 +361,15 @@ def _numbers(
     """The plugin's answer as finite numbers of `shape`, or `PluginError` saying otherwise."""
     answer = _call(plugin, request)
     try:
-        numbers = np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError):
+        values = np.asarray(answer, dtype=np.float64)
+    except Exception:  # whatever the object does when made an array: not numbers
         raise _wrong_shape(plugin, request, expected, type(answer).__name__) from None
-    if numbers.shape != shape:
-        raise _wrong_shape(plugin, request, expected, f"an array of shape {numbers.shape}")
-    if not np.isfinite(numbers).all():
-        raise _wrong_shape(plugin, request, expected, "NaN or infinite numbers")
-    return numbers
+    if values.shape != shape:
+        raise _wrong_shape(plugin, request, expected, f"an array of shape {values.shape}")
+    if not (np.abs(values) <= _FLOAT32_MAX).all():
+        beyond = "NaN, or numbers beyond float32's range"
+        raise _wrong_shape(plugin, request, expected, beyond)
+    return values
 
 
 def embed(plugin: Plugin, request: EmbeddingRequest) -> npt.NDArray[Any]:
@@ -358,8 +389,8 @@ def sparse(plugin: Plugin, request: SparseRequest) -> list[SparseEmbedding]:
     for weights in answer:
         valid = isinstance(weights, Mapping) and all(
             isinstance(token, str)
-            and isinstance(weight, int | float)
-            and 0 <= weight < float("inf")
+            and isinstance(weight, numbers.Real)
+            and 0 <= float(weight) <= _FLOAT32_MAX
             for token, weight in weights.items()
         )
         if not valid:

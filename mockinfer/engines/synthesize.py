@@ -16,6 +16,7 @@ from mockinfer.generators import (
     DEFAULT_SEED,
     INSTANT,
     TimingProfile,
+    canonical_json,
     chat_chunks,
     chat_reply,
     completion_text,
@@ -132,7 +133,7 @@ class Synthesizer:
         if task in (TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING):
             stored_type = settings.get("input_type")
             input_type = call.input_type or (stored_type if isinstance(stored_type, str) else None)
-            vectors = self.dense(endpoint, call.inputs, input_type)
+            vectors = self.dense(endpoint, call.inputs, input_type, settings)
             return DenseEmbeddings(task, endpoint.element_type, tuple(vectors))
         if task is TaskType.SPARSE_EMBEDDING:
             plugin = self.generators.pick(endpoint)
@@ -156,7 +157,11 @@ class Synthesizer:
         return SparseEmbedding(weights, truncated)
 
     def dense(
-        self, endpoint: Endpoint, contents: Sequence[str], input_type: str | None
+        self,
+        endpoint: Endpoint,
+        contents: Sequence[str],
+        input_type: str | None,
+        task_settings: Mapping[str, Any] | None = None,
     ) -> list[np.ndarray]:
         """Read-only vectors, each generated once (in one batch with the other misses).
 
@@ -165,11 +170,19 @@ class Synthesizer:
         object lets a renderer reuse its encoding.
         """
         plugin = self.generators.pick(endpoint)
+        settings = endpoint.task_settings if task_settings is None else task_settings
         if plugin is not None and not plugin.deterministic:
-            return list(self._plugged_dense(plugin, endpoint, contents, input_type))
+            return list(self._plugged_dense(plugin, endpoint, contents, input_type, settings))
         shape = (
-            # A plugin is told the endpoint's id: its answers are kept per endpoint.
-            (plugin.name, plugin.version, endpoint.inference_id) if plugin else None,
+            # A plugin is told the endpoint and its settings: its answers are kept per both.
+            (
+                plugin.serial,
+                endpoint.inference_id,
+                canonical_json(endpoint.service_settings),
+                canonical_json(settings),
+            )
+            if plugin
+            else None,
             self.seed,
             seed_key(endpoint),
             endpoint.task_type.value,
@@ -187,7 +200,7 @@ class Synthesizer:
         missing = [key for key in dict.fromkeys(keys) if key not in encoded]
         if missing and plugin is not None:
             generated = self._plugged_dense(
-                plugin, endpoint, [key[-1] for key in missing], input_type
+                plugin, endpoint, [key[-1] for key in missing], input_type, settings
             )
         elif missing:
             generated = dense_array(
@@ -210,10 +223,15 @@ class Synthesizer:
         return plugins.target(endpoint, self.seed, task_settings)
 
     def _plugged_dense(
-        self, plugin: Plugin, endpoint: Endpoint, contents: Sequence[str], input_type: str | None
+        self,
+        plugin: Plugin,
+        endpoint: Endpoint,
+        contents: Sequence[str],
+        input_type: str | None,
+        task_settings: Mapping[str, Any],
     ) -> np.ndarray:
         request = EmbeddingRequest(
-            target=self._target(endpoint, endpoint.task_settings),
+            target=self._target(endpoint, task_settings),
             texts=tuple(contents),
             dimensions=endpoint.dimensions,
             similarity=endpoint.similarity,

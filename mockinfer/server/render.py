@@ -117,8 +117,7 @@ async def answer(
     except StreamFailure as failure:
         return await stream_error(request, failure.error)
     except PluginError as failure:
-        request.app[STATE].failures.append(failure)
-        error = EsError(500, "status_exception", str(failure))
+        error = plugin_failed(request, failure)
         if is_stream_route(request):
             return await stream_error(request, error)
         raise error from None
@@ -129,6 +128,12 @@ async def answer(
     if isinstance(outcome, StreamPlan):
         return await write_stream(request, outcome)
     return result_response(request, outcome)
+
+
+def plugin_failed(request: web.Request, failure: PluginError) -> EsError:
+    """The 500 that names a failed generator plugin; the test is told too."""
+    request.app[STATE].failures.append(failure)
+    return EsError(500, "status_exception", str(failure))
 
 
 async def synthesize(request: web.Request, call: InferenceCall) -> web.StreamResponse:

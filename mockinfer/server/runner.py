@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from mockinfer.server.protocol import Runner
 from mockinfer.server.state import DEFAULT_MAX_BODY_BYTES, ServerState
 from mockinfer.wire.models import TrainedModel, declared_model
 
+logger = logging.getLogger("mockinfer")
 _START_TIMEOUT = 10.0
 #: How long stopping waits for requests in flight (a long delay or a slow stream) before
 #: cancelling them: a test's teardown should not wait for a stream nobody reads.
@@ -260,9 +262,15 @@ class MockInferServer:
             ) from first
 
     def start(self) -> MockInferServer:
-        """Start serving on a daemon thread; returns once the socket is bound."""
+        """Start serving on a daemon thread; returns once the socket is bound.
+
+        Installed generator plugins are loaded first, off the server's loop; one that fails
+        to load is logged and claims nothing.
+        """
         if self._thread is not None:
             return self
+        for problem in self.generators.prepare():
+            logger.warning("mockinfer: %s; it answers nothing", problem)
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(

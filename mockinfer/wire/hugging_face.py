@@ -45,6 +45,16 @@ def model_in_url(url: str) -> str | None:
     return match.group("model") if match else None
 
 
+#: Hugging Face's hosted inference URLs name the model after `/models/`.
+_HUB_MODEL_URL = re.compile(r"/models/(?P<model>[^/]+(?:/(?!pipeline(?:/|$))[^/]+)?)(?:/|$)")
+
+
+def model_in_hub_url(url: str) -> str | None:
+    """The model a Hugging Face hosted URL names (`.../models/{org}/{name}[/pipeline/...]`)."""
+    match = _HUB_MODEL_URL.search(url.split("?", 1)[0].split("#", 1)[0])
+    return match.group("model") if match else None
+
+
 def invalid(message: str, status: int = 422) -> ProviderError:
     """TEI's refusal: `{"error": "...", "error_type": "Validation"}`."""
     return ProviderError(status, "Validation", message)

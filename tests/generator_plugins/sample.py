@@ -39,7 +39,7 @@ class Echo:
         }
     )
     deterministic = True
-    models = ("Echo-Model",)
+    models = ("Echo-Model", "org/echo-model")
     services: tuple[str, ...] = ()
 
     def __init__(self) -> None:

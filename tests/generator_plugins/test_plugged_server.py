@@ -240,7 +240,9 @@ def test_a_refusal_is_the_clusters_error(server: MockInferServer, es: Elasticsea
     ("answer", "said"),
     [
         ([[1.0, 2.0]], "an array of shape (1, 2); expected 1 vectors of 8 numbers"),
-        ([[float("nan")] * 8], "NaN or infinite numbers"),
+        ([[float("nan")] * 8], "NaN, or numbers beyond float32's range"),
+        ([[1e39] * 8], "NaN, or numbers beyond float32's range"),
+        ([[10**400] * 8], "with list; expected 1 vectors of 8 numbers"),
         ("vectors", "with str; expected 1 vectors of 8 numbers"),
         (
             RuntimeError("GPU on fire"),
@@ -305,6 +307,48 @@ def test_a_stream_that_fails_in_its_generator_is_an_error_event(
     error = json.loads(event.data)["error"]
     assert error["type"] == "status_exception"
     assert "generator [wrong]" in error["reason"] and "no words today" in error["reason"]
+
+
+def test_a_plugin_failing_under_a_partial_stub_is_named(
+    server: MockInferServer, es: Elasticsearch
+) -> None:
+    server.generators.register(Wrong(RuntimeError("boom")))
+    put(es, "w", "text_embedding", "openai", model_id="wrong-model", dimensions=8)
+    server.stub(inference_id="w", match="pinned", result=[0.5] * 8)
+    with pytest.raises(ApiError) as caught:
+        es.inference.text_embedding(inference_id="w", input=["pinned", "generated"])
+    assert caught.value.status_code == 500
+    assert caught.value.body["error"]["type"] == "status_exception"
+    assert "generator [wrong] (registered Wrong) failed" in caught.value.body["error"]["reason"]
+    assert isinstance(server.take_failures()[0], PluginError)
+
+
+def test_a_new_generator_or_new_settings_are_never_served_from_the_cache(
+    server: MockInferServer, es: Elasticsearch
+) -> None:
+    put(es, "docs", "text_embedding", "openai", model_id="echo-model", dimensions=8)
+    first = es.inference.text_embedding(inference_id="docs", input="cat").body
+    replacement = Wrong([[0.25] * 8], name="echo")
+    replacement.models = ("echo-model",)
+    server.generators.register(replacement)
+    second = es.inference.text_embedding(inference_id="docs", input="cat").body
+    assert second["text_embedding"][0]["embedding"] == [0.25] * 8 != first
+    fresh = Echo()
+    server.generators.register(fresh)
+    es.inference.text_embedding(inference_id="docs", input="cat", task_settings={"user": "a"})
+    es.inference.text_embedding(inference_id="docs", input="cat", task_settings={"user": "b"})
+    assert fresh.embedded == ["cat", "cat"]
+    assert [t.task_settings for t in fresh.targets] == [{"user": "a"}, {"user": "b"}]
+
+
+def test_a_hugging_face_hosted_url_names_its_model(
+    server: MockInferServer, es: Elasticsearch
+) -> None:
+    url = "https://router.huggingface.co/hf-inference/models/org/echo-model/pipeline/x"
+    put(es, "hf", "text_embedding", "hugging_face", url=url, dimensions=8)
+    es.inference.text_embedding(inference_id="hf", input="routed by url")
+    assert echo(server).embedded == ["routed by url"]
+    assert echo(server).targets[0].model == "org/echo-model"
 
 
 def test_explicit_routes_come_first(server: MockInferServer, es: Elasticsearch) -> None:

@@ -134,5 +134,5 @@ def test_a_generator_that_lacks_a_declaration_is_refused_by_name(
 def test_core_is_not_a_name_to_register() -> None:
     generator = Echo()
     generator.name = "core"
-    with pytest.raises(ConfigurationError, match="other than 'core'"):
+    with pytest.raises(ConfigurationError, match="and not 'core'"):
         GeneratorSet(discover=False).register(generator)

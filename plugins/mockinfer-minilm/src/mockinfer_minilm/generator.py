@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from mockinfer_minilm.model import MiniLMModel
 
 
+#: Rerank scores stay inside (0, 1), as a rerank model's do, even for a document equal to
+#: the query: these are the float32 numbers next to 0 and 1.
+_LOWEST = 1.401298464324817e-45
+_HIGHEST = 0.99999994039535522
+
+
 class MiniLM:
     """Embeds with all-MiniLM-L6-v2 (384 dimensions) and reranks by cosine similarity.
 
@@ -58,11 +64,12 @@ class MiniLM:
         return self._model().embed(request.texts)
 
     def rerank(self, request: RerankRequest) -> list[float]:
-        """(cosine + 1) / 2 between the query and each document, in the documents' order."""
+        """(cosine + 1) / 2 between the query and each document, in the documents' order,
+        kept inside (0, 1)."""
         model = self._model()
         query = model.embed_one(request.query).astype("float64")
         documents = model.embed(request.documents).astype("float64")
         # Row by row rather than one matrix-vector product, whose rounding of a row would
         # depend on how many documents came with it.
         cosines = (documents * query).sum(axis=1)
-        return [min(max((float(cosine) + 1.0) / 2.0, 0.0), 1.0) for cosine in cosines]
+        return [min(max((float(cosine) + 1.0) / 2.0, _LOWEST), _HIGHEST) for cosine in cosines]
