@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from mockinfer.generators import dense_array
 
-INFERENCE_ID = "sentence-transformers__all-minilm-l6-v2"
+#: The model as Eland names it; the core seeds an endpoint of that model by it, too.
 MODEL_ID = "sentence-transformers__all-minilm-l6-v2"
 DIMENSIONS = 384
 SEED = 0
@@ -126,7 +126,7 @@ def pair_cosines(pairs: Sequence[Pair], texts: Sequence[str], vectors: npt.Array
 def core_vectors(texts: Sequence[str]) -> npt.NDArray[Any]:
     return dense_array(
         seed=SEED,
-        inference_id=INFERENCE_ID,
+        inference_id=MODEL_ID,
         task_type="text_embedding",
         contents=list(texts),
         dimensions=DIMENSIONS,
@@ -145,7 +145,7 @@ def minilm_vectors(texts: Sequence[str]) -> tuple[npt.NDArray[Any] | None, str]:
     from mockinfer.plugins import EmbeddingRequest, Target
 
     target = Target(
-        inference_id=INFERENCE_ID,
+        inference_id=MODEL_ID,
         task="text_embedding",
         service="elasticsearch",
         model=MODEL_ID,

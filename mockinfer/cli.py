@@ -22,7 +22,6 @@ from mockinfer.engines.plugins import GeneratorSet
 from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.errors import ConfigurationError, PluginError
 from mockinfer.generators import DEFAULT_SEED
-from mockinfer.plugins import CORE
 from mockinfer.server.app import create_app
 from mockinfer.server.runner import start_site
 from mockinfer.server.state import ServerState
@@ -184,13 +183,10 @@ def _open(args: argparse.Namespace) -> CassetteEngine:
 
 
 def _generators(routes: Sequence[Route]) -> GeneratorSet:
-    """The installed generators with `routes`, each routed plugin loaded now: a plugin that
-    cannot load is reported before the server listens."""
+    """The installed generators with `routes`: a plugin that cannot load is reported before
+    the server listens."""
     generators = GeneratorSet()
-    generators.routes = routes
-    for route in routes:
-        if route.generator != CORE:
-            generators.load(route.generator)
+    generators.use(routes)
     for problem in generators.prepare():
         print(f"mockinfer: warning: {problem}; it answers nothing", file=sys.stderr)
     return generators

@@ -8,7 +8,7 @@ Arrows point the way imports may go; nothing imports upward:
     wire <- backend    <- engines
 
 Plus two gatekeepers: only `mockinfer/server/` imports `aiohttp.web`, and only the pytest
-front door (`pytest_plugin.py` and its hook specifications, `pytest_hooks.py`) imports pytest.
+front door (the `mockinfer/pytest_plugin/` package) imports pytest.
 `mockinfer.errors`, `mockinfer.settings` and the plugin API `mockinfer.plugins` are importable
 by anyone.
 Imports under `if TYPE_CHECKING:` count too: they are dependencies all the same.
@@ -43,10 +43,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     ROOT: frozenset({"wire", "generators", "cassette", "backend", "engines", "dialects", "server"}),
 }
 #: Front doors: they may import anything in the package.
-TOP = frozenset({"pytest_plugin", "pytest_hooks", "cli", "cassette_commands", "__main__"})
+TOP = frozenset({"pytest_plugin", "cli", "cassette_commands", "__main__"})
 
 AIOHTTP_WEB_LAYER = "server"
-PYTEST_LAYERS = frozenset({"pytest_plugin", "pytest_hooks"})
+PYTEST_LAYER = "pytest_plugin"
 
 
 def layer_of(module: str) -> str:
@@ -120,7 +120,7 @@ def violations(source: str, module: str, *, is_package: bool = False) -> list[st
         where = f"{module}:{line} imports {name}"
         if _is_aiohttp_web(name) and own != AIOHTTP_WEB_LAYER:
             problems.append(f"{where}: only mockinfer/server/ may import aiohttp.web")
-        if _is_pytest(name) and own not in PYTEST_LAYERS:
+        if _is_pytest(name) and own != PYTEST_LAYER:
             problems.append(f"{where}: only the pytest front door may import pytest")
         target = _internal_layer(name, known)
         if target is None or own in TOP or target == own or target in SHARED:

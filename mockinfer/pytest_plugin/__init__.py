@@ -8,20 +8,20 @@ defaults < ini (`mockinfer_*`) < environment (`MOCKINFER_*`) < command line
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shlex
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from mockinfer.errors import ConfigurationError, MockinferError, ReplayMiss
+from mockinfer.pytest_plugin import hookspecs
+from mockinfer.pytest_plugin.handle import MockinferHandle
+from mockinfer.pytest_plugin.naming import cassette_path, without_credentials
+from mockinfer.pytest_plugin.pruning import Pruner
 from mockinfer.settings import (
     FALLBACKS,
     MATCHER_NAMES,
@@ -34,18 +34,15 @@ from mockinfer.settings import (
 )
 
 if TYPE_CHECKING:
-    from mockinfer.backend import CallJournal
     from mockinfer.cassette.format import Interaction
     from mockinfer.cassette.redact import RedactionRules
-    from mockinfer.cassette.store import Cassette
-    from mockinfer.engines.faults import FaultHandle, FaultRegistry, FaultRule
-    from mockinfer.engines.stubs import Stub, StubRegistry
+    from mockinfer.engines.faults import FaultRule
     from mockinfer.server.runner import MockInferServer
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 #: The routes `pytest_mockinfer_configure` set, tried after the `generators` setting's.
-HOOK_ROUTES_KEY = pytest.StashKey[tuple["Route", ...]]()
-PRUNER_KEY = pytest.StashKey["_Pruner"]()
+HOOK_ROUTES_KEY = pytest.StashKey[tuple[Route, ...]]()
+PRUNER_KEY = pytest.StashKey[Pruner]()
 _HELP = {
     "record_mode": f"record mode: {', '.join(RECORD_MODES)} (default none: replay only)",
     "fallback": f"for requests no cassette interaction matches: {', '.join(FALLBACKS)}",
@@ -71,10 +68,8 @@ _REDACT_INI = {
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    """Add `pytest_mockinfer_configure` (see `mockinfer.pytest_hooks`)."""
-    from mockinfer import pytest_hooks
-
-    pluginmanager.add_hookspecs(pytest_hooks)
+    """Add `pytest_mockinfer_configure` (see `hookspecs`)."""
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -137,130 +132,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 "mockinfer: --mockinfer-prune needs every play in one process: run it without "
                 "pytest-xdist (-p no:xdist or -n 0)"
             )
-        config.stash[PRUNER_KEY] = pruner = _Pruner()
+        config.stash[PRUNER_KEY] = pruner = Pruner()
         config.pluginmanager.register(pruner, "mockinfer-pruner")
-
-
-class _Pruner:
-    """`--mockinfer-prune`: the plays of a run, and the pruning once it ended whole."""
-
-    def __init__(self) -> None:
-        #: Per cassette file, the positions of the interactions played.
-        self.played: dict[Path, set[int]] = {}
-        #: Tests left out (`-k`, `-m`), skipped or xfailed: their plays may be missing.
-        self.unfinished = 0
-
-    def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        self.unfinished += len(items)
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.skipped and report.when in ("setup", "call"):
-            self.unfinished += 1
-
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if exitstatus != 0 or self.unfinished:
-            why = (
-                f"{self.unfinished} test(s) were left out, skipped or xfailed"
-                if self.unfinished
-                else "it failed"
-            )
-            lines = [f"mockinfer: nothing pruned: the run was not whole ({why})"]
-        else:
-            lines = self._prune() or ["mockinfer: nothing to prune: every interaction played"]
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        for line in lines:
-            if reporter is not None:
-                reporter.write_line(line)
-
-    def _prune(self) -> list[str]:
-        from mockinfer.cassette.format import CassetteData, read, write
-
-        lines = []
-        for path, positions in sorted(self.played.items()):
-            data = read(path)
-            if data is None or len(positions) == len(data.interactions):
-                continue
-            kept = [i for n, i in enumerate(data.interactions) if n in positions]
-            write(path, CassetteData(kept))
-            lines.append(
-                f"mockinfer: pruned {len(data.interactions) - len(kept)} unplayed "
-                f"interaction(s) from {path}"
-            )
-        return lines
-
-
-class MockinferHandle:
-    """What the `mockinfer` fixture gives a test: the server's URL, journal, cassette and stubs."""
-
-    def __init__(
-        self,
-        server: MockInferServer,
-        cassette: Cassette | None,
-        settings: Settings,
-        *,
-        cassette_dir: Path,
-        cassette_options: dict[str, Any],
-    ) -> None:
-        self.server = server
-        self.cassette = cassette
-        self.settings = settings
-        self._cassette_dir = cassette_dir
-        self._cassette_options = cassette_options
-
-    @contextmanager
-    def setup(self, name: str = "setup") -> Iterator[None]:
-        """Set-up calls (creating, updating or deleting endpoints) made inside the block go to
-        one cassette shared by the module's tests, `<cassette dir>/<name>.yaml`: recorded
-        once, replayed for every test, and kept out of each test's own cassette.
-
-        With no such recording and nothing to record it from, the calls are synthesized.
-        """
-        from mockinfer.engines.cassettes import open_cassette
-
-        path = self._cassette_dir / f"{_file_name(name)}.yaml"
-        try:
-            engine = (
-                open_cassette(path, **self._cassette_options)
-                if path.exists() or self.settings.records
-                else None
-            )
-        except (MockinferError, ValueError) as exc:
-            pytest.fail(f"mockinfer: {exc}", pytrace=False)
-        with self.server.cassette_in_front(engine):
-            yield
-
-    @property
-    def url(self) -> str:
-        """`http://127.0.0.1:PORT`: point a client here."""
-        return self.server.url
-
-    @property
-    def calls(self) -> CallJournal:
-        """Every request of this test: method, path, inference_id, task_type, body, status."""
-        return self.server.calls
-
-    @property
-    def seed(self) -> int:
-        """The master seed of synthesized results."""
-        return self.server.seed
-
-    @property
-    def stubs(self) -> StubRegistry:
-        """The stubs registered in this test."""
-        return self.server.stubs
-
-    def stub(self, **fields: Any) -> Stub:
-        """Register a reply for matching requests (see `mockinfer.Stub`)."""
-        return self.server.stub(**fields)
-
-    @property
-    def faults(self) -> FaultRegistry:
-        """The faults of this test (the marker's first)."""
-        return self.server.faults
-
-    def fault(self, **rule: Any) -> FaultHandle:
-        """Make matching requests fail, stall or break mid-stream (see `mockinfer.FaultRule`)."""
-        return self.server.fault(**rule)
 
 
 @pytest.fixture(scope="session")
@@ -326,47 +199,6 @@ def mockinfer_cassette_dir(request: pytest.FixtureRequest) -> Path:
     return request.path.parent / "cassettes" / module
 
 
-#: File names stay under the 255 bytes file systems allow, with room for a temporary suffix.
-_MAX_NAME_BYTES = 200
-
-
-def _file_name(name: str) -> str:
-    """A test's name as a file name: odd characters replaced, a long one shortened with a
-    stable digest that tells it apart."""
-    name = re.sub(r"[^\w\-.\[\]=,]", "_", name)
-    if len(name.encode()) > _MAX_NAME_BYTES:
-        digest = hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
-        name = name.encode()[: _MAX_NAME_BYTES - 17].decode(errors="ignore") + "-" + digest
-    return name
-
-
-def _without_credentials(upstream: str | None) -> str:
-    """The upstream's URL for a message: no user or password in it."""
-    if not upstream:
-        return "<cluster-url>"
-    parts = urlsplit(upstream)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def _cassette_path(request: pytest.FixtureRequest, folder: Path, named: Any, records: bool) -> Path:
-    if named is None:
-        test = _file_name(request.node.name)
-        if request.cls is None:
-            return folder / f"{test}.yaml"
-        path = folder / f"{_file_name(request.cls.__name__ + '.' + request.node.name)}.yaml"
-        # A cassette named before classes were part of the name still plays, unless a
-        # module-level test of the same name owns it, or this test records.
-        unclassed = folder / f"{test}.yaml"
-        sibling = callable(getattr(request.module, request.function.__name__, None))
-        if unclassed.exists() and not path.exists() and not sibling and not records:
-            return unclassed
-        return path
-    path = Path(os.fspath(named))
-    if not path.suffix:
-        path = path.with_suffix(".yaml")
-    return path if path.is_absolute() else folder / path
-
-
 @pytest.fixture
 def mockinfer_redaction(pytestconfig: pytest.Config) -> RedactionRules:
     """Names to redact from recordings besides the built-in patterns.
@@ -400,20 +232,15 @@ def mockinfer(
 ) -> Iterator[MockinferHandle]:
     """A fake Elasticsearch inference service for this test: .url, .calls, .stub(), .fault()."""
     from mockinfer.engines.cassettes import open_cassette
-    from mockinfer.plugins import CORE
     from mockinfer.wire.models import declared_model
 
     server = mockinfer_server
     folder = Path(mockinfer_cassette_dir)
     try:
         settings, named, faults = _marker_settings(request)
-        routes = (*settings.generators, *request.config.stash[HOOK_ROUTES_KEY])
-        server.generators.routes = routes
-        for route in routes:
-            if route.generator != CORE:
-                server.generators.load(route.generator)
+        server.generators.use((*settings.generators, *request.config.stash[HOOK_ROUTES_KEY]))
         models = [declared_model(spec) for spec in settings.models]
-        path = _cassette_path(request, folder, named, settings.records)
+        path = cassette_path(request, folder, named, settings.records)
         engine = None
         cassette_options: dict[str, Any] = {
             "record_mode": settings.record_mode,
@@ -467,7 +294,7 @@ def mockinfer(
             hint = (
                 "\nTo record this test's cassette again:\n  pytest "
                 f"{shlex.quote(request.node.nodeid)} --mockinfer-record-mode={mode} "
-                f"--mockinfer-upstream={shlex.quote(_without_credentials(settings.upstream))}"
+                f"--mockinfer-upstream={shlex.quote(without_credentials(settings.upstream))}"
             )
         pytest.fail(f"mockinfer: {failures[0]}{more}{hint}", pytrace=False)
     if settings.fail_on_unplayed and cassette is not None:
