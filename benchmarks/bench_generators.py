@@ -9,6 +9,7 @@ Rows:
 * text_embedding: 100 inputs x 1536 dimensions (``dense_vectors`` + ``json.dumps`` of the
   ``{"text_embedding": [{"embedding": [...]}, ...]}`` body); fresh texts every repetition, so
   per-text work is never served from a cache.
+* generation alone: ``dense_array`` for the same fresh texts, the array the server encodes.
 * server path: what mockinfer really does per request, ``Synthesizer.infer`` (generation as a
   numpy array, cached per input) rendered by the ES dialect (orjson, encodings of repeated
   rows cached) and encoded as the body: cold
@@ -38,6 +39,7 @@ from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.generators import (
     REALISTIC,
     completion_text,
+    dense_array,
     dense_vectors,
     event_offsets,
     split_deltas,
@@ -72,18 +74,24 @@ def texts(rep: int) -> list[str]:
     ]
 
 
+ENDPOINT_SETTINGS: dict[str, Any] = {
+    "seed": 0,
+    "inference_id": "bench-e5",
+    "task_type": "text_embedding",
+    "dimensions": DIMENSIONS,
+    "similarity": "cosine",
+    "element_type": "float",
+    "input_type": None,
+}
+
+
 def vectors(rep: int) -> list[list[float]]:
-    result = dense_vectors(
-        seed=0,
-        inference_id="bench-e5",
-        task_type="text_embedding",
-        contents=texts(rep),
-        dimensions=DIMENSIONS,
-        similarity="cosine",
-        element_type="float",
-        input_type=None,
-    )
+    result = dense_vectors(contents=texts(rep), **ENDPOINT_SETTINGS)
     return result  # type: ignore[return-value]  # element_type "float" gives floats
+
+
+def generated(rep: int) -> np.ndarray:
+    return dense_array(contents=texts(rep), **ENDPOINT_SETTINGS)
 
 
 def embedding_body(rep: int) -> bytes:
@@ -167,6 +175,7 @@ def main() -> None:
 
     embed_ms, body = median_ms(embedding_body, repeat)
     vectors_ms, _ = median_ms(vectors, repeat)
+    array_ms, _ = median_ms(lambda rep: generated(rep + 2000), repeat)
     values = np.random.default_rng(0).standard_normal(INPUTS * DIMENSIONS) * 0.03
     round_ms, _ = median_ms(lambda _: to_float32(values), repeat)
     decode_body_ms, _ = median_ms(lambda _: serializer.loads(body), repeat)
@@ -182,6 +191,7 @@ def main() -> None:
         (f"text_embedding {INPUTS}x{DIMENSIONS} reply", embed_ms, decode_body_ms),
         ("  of which dense_vectors", vectors_ms, None),
         ("  of which to_float32 (153,600 values)", round_ms, None),
+        ("generation alone (dense_array), new texts", array_ms, decode_body_ms),
         ("server path, new texts (cold)", server_cold_ms, decode_body_ms),
         ("server path, texts seen before (warm)", server_warm_ms, decode_body_ms),
         (f"completion stream, per {EVENTS} events", stream_ms, decode_events_ms),

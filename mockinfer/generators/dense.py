@@ -2,20 +2,24 @@
 
 How a vector is made:
 
-1. The text's features (stemmed words, stop words, character 3-grams of words) get integer
-   weights that saturate with term frequency.
-2. Each feature hashes (blake2b) to three signed rows of a 1024-row random basis, so the text
-   becomes an integer coefficient vector ``c``. Long texts are scaled down to a fixed L1 budget.
+1. Each distinct word of the text gets an integer row over a 256-row random basis: a stop word
+   along the three signed basis rows its hash names, any other word along those of its stem
+   and of each of its character 3-grams (a word says more than one of its 3-grams). Word rows
+   are cached, so a text costs a few steps per word, not per feature.
+2. The text's coefficient vector ``c`` is the sum of its word rows, each weighted by the word's
+   term frequency, saturating (``8 tf // (tf + 1)``: repeating a word helps, but less and
+   less). Long texts are scaled down to a fixed L1 budget.
 3. A shared "bias" direction (real models have a common component), a small per-text "noise"
    direction (so "Cat" and "cat!" still differ a little) and, when ``input_type`` is given, a
    per-type direction (queries and passages shift consistently) are added, each sized as a
    fixed fraction of the content's norm with exact integer arithmetic.
-4. ``v = c @ B`` where the basis ``B`` (odd integers in [-255, 255]) comes from
+4. ``v = c @ B`` where the basis ``B`` (odd integers in [-63, 63]) comes from
    ``hashlib.shake_256`` keyed by the endpoint, never from numpy's RNG streams.
 
-All sums up to the final division are exact integers (every partial sum stays below 2**53), so
-BLAS blocking, SIMD and summation order cannot change a bit: the same input gives the same bytes
-on every machine, alone or inside a batch.
+All sums up to the final division are exact integers: the product runs in float32, whose
+partial sums stay below 2**23 (``|c|_1 <= 133031`` with the extras, ``|B| <= 63``), and
+everything before it in float64 or int64. So BLAS blocking, SIMD and summation order cannot
+change a bit: the same input gives the same bytes on every machine, alone or inside a batch.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -38,9 +41,9 @@ from mockinfer.wire.services import MAX_DIMENSIONS
 SIMILARITIES = frozenset({"cosine", "dot_product", "l2_norm", "max_inner_product"})
 ELEMENT_TYPES = frozenset({"float", "byte", "bit"})
 
-_ROWS = 1024
-_CONTENT_L1 = 1 << 16  # per-text coefficient budget; with the extras, |v_i| < 2**25
-_WORD, _STOP, _GRAM = 128, 16, 32  # base weights: a word says more than one of its 3-grams
+_ROWS = 256
+_CONTENT_L1 = 1 << 16  # per-text coefficient budget; with the extras, |c|_1 <= 133031
+_WORD, _STOP, _GRAM = 32, 4, 8  # base weights, times 4 for a word seen once
 _EMPTY_NORM_SQ = 512 * 512  # stands in for the content norm of a text without any word
 _MAX_CHARS = 32768  # like a real model's context window (~8k tokens); the rest is not read
 
@@ -50,11 +53,10 @@ Probes = tuple[int, int, int, int, int, int]
 
 
 def _probe_bits(bits: int) -> Probes:
-    s0, s1, s2 = (1 if (bits >> (30 + i)) & 1 else -1 for i in range(3))
-    return bits & 1023, (bits >> 10) & 1023, (bits >> 20) & 1023, s0, s1, s2
+    s0, s1, s2 = (1 if (bits >> (24 + i)) & 1 else -1 for i in range(3))
+    return bits & 255, (bits >> 8) & 255, (bits >> 16) & 255, s0, s1, s2
 
 
-@lru_cache(maxsize=1 << 16)
 def _probes(feature: str) -> Probes:
     data = feature.encode("utf-8", "surrogatepass")
     digest = hashlib.blake2b(data, digest_size=8, person=b"mockinfer.dense").digest()
@@ -63,99 +65,101 @@ def _probes(feature: str) -> Probes:
 
 @lru_cache(maxsize=4)
 def _basis(seed: int, inference_id: str, task_type: str, dimensions: int) -> np.ndarray:
-    """The endpoint's random basis: odd integers in [-255, 255], shape (rows, dimensions)."""
+    """The endpoint's random basis: odd integers in [-63, 63], shape (rows, dimensions)."""
     key = derive_seed(seed, inference_id, task_type, f"dense-basis:{dimensions}")
     raw = hashlib.shake_256(key.to_bytes(8, "big")).digest(_ROWS * dimensions)
-    basis = np.frombuffer(raw, dtype=np.uint8).reshape(_ROWS, dimensions).astype(np.float64)
-    basis *= 2.0
-    basis -= 255.0
+    levels = (np.frombuffer(raw, dtype=np.uint8) >> 2).reshape(_ROWS, dimensions)
+    basis: np.ndarray = levels.astype(np.float32) * np.float32(2.0) - np.float32(63.0)
     basis.flags.writeable = False
     return basis
 
 
-@lru_cache(maxsize=1 << 14)
-def _word_features(word: str) -> tuple[str, ...]:
-    """A word's features: the word itself if it is a stop word, else its stem and 3-grams."""
+@lru_cache(maxsize=1 << 13)
+def _word_row(word: str) -> npt.NDArray[np.float32]:
+    """A word's integer row over the basis (float32: exact, its entries stay below 2**24)."""
     if word in STOP_WORDS:
-        return ("s\x1f" + word,)
-    return ("w\x1f" + stem(word), *("g\x1f" + gram for gram in char_ngrams(word)))
+        features = [("s\x1f" + word, _STOP)]
+    else:
+        features = [("w\x1f" + stem(word), _WORD)]
+        features.extend(("g\x1f" + gram, _GRAM) for gram in char_ngrams(word))
+    row = np.zeros(_ROWS, dtype=np.float32)
+    for feature, weight in features:
+        _add(row, _probes(feature), weight)
+    row.flags.writeable = False
+    return row
 
 
-_BASE_WEIGHTS = {"s": _STOP, "w": _WORD, "g": _GRAM}
+def _add(row: Any, probes: Probes, weight: int) -> None:
+    """Add `weight` along `probes` to `row`, one element at a time (see `_coefficients`)."""
+    r0, r1, r2, s0, s1, s2 = probes
+    row[r0] += s0 * weight
+    row[r1] += s1 * weight
+    row[r2] += s2 * weight
 
 
-def _weighted_features(content: str) -> dict[str, int]:
-    counts = Counter(chain.from_iterable(map(_word_features, iter_words(content[:_MAX_CHARS]))))
-    base = _BASE_WEIGHTS
-    # tf saturation 2tf/(tf+1): repeating a word helps, but less and less.
-    return {f: 2 * base[f[0]] * tf // (tf + 1) for f, tf in counts.items()}
+def _term_weight(tf: int) -> int:
+    return 8 * tf // (tf + 1)
 
 
-def _add(c: np.ndarray, probes: Sequence[Probes], weights: Sequence[int]) -> None:
-    """Add weights[i] along probes[i] to row i of c (the same basis row may repeat)."""
-    if not probes:
-        return
-    table = np.array(probes, dtype=np.int64)
-    owners = np.repeat(np.arange(len(probes)), 3)
-    np.add.at(
-        c, (owners, table[:, :3].ravel()), (table[:, 3:] * np.array(weights)[:, None]).ravel()
-    )
+def _content(contents: Sequence[str]) -> np.ndarray:
+    """The coefficients of the texts' words, one row per text (float64, exact integers)."""
+    columns: dict[str, int] = {}
+    owners: list[int] = []
+    cells: list[int] = []
+    weights: list[int] = []
+    for i, content in enumerate(contents):
+        for word, tf in Counter(iter_words(content[:_MAX_CHARS])).items():
+            owners.append(i)
+            cells.append(columns.setdefault(word, len(columns)))
+            weights.append(_term_weight(tf))
+    if not columns:
+        return np.zeros((len(contents), _ROWS))
+    width = len(columns)
+    frequencies = np.zeros((len(contents), width))
+    places = [owner * width + cell for owner, cell in zip(owners, cells, strict=True)]
+    frequencies.put(places, weights)  # put, not indexing with arrays: see `_coefficients`
+    word_rows = np.array([_word_row(word) for word in columns], dtype=np.float64)
+    product: np.ndarray = frequencies @ word_rows
+    return product
 
 
-#: From this many texts on, one matrix product over the rows any of them uses beats a
-#: vector product per text over its own rows.
-_BATCH = 8
+def _norms_sq(c: np.ndarray) -> list[int]:
+    return [int(x) for x in np.einsum("ij,ij->i", c, c)]
 
 
-def _project(coefficients: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    """coefficients @ basis, reading only the basis rows the texts use.
+_BIAS = _probes("\x00bias")
 
-    Bit-identical however it is computed: every partial sum is an integer below 2**53, exact
-    in float64 whatever the order BLAS adds in.
-    """
-    if coefficients.shape[0] >= _BATCH:
-        used = np.flatnonzero(coefficients.any(axis=0))
-        product: np.ndarray = coefficients[:, used].astype(np.float64) @ basis[used]
-        return product
-    out = np.empty((coefficients.shape[0], basis.shape[1]), dtype=np.float64)
-    for i, row in enumerate(coefficients):
-        used = np.flatnonzero(row)
-        out[i] = row[used].astype(np.float64) @ basis[used]
-    return out
+
+@lru_cache(maxsize=16)
+def _type_probes(input_type: str) -> Probes:
+    return _probes("\x00type\x1f" + input_type.lower())
 
 
 def _coefficients(
-    seed: int, inference_id: str, task_type: str, contents: Sequence[str], input_type: str | None
+    noise_seeds: Sequence[int], contents: Sequence[str], input_type: str | None
 ) -> np.ndarray:
-    """The integer coefficient matrix, one row per content; rows never interact."""
-    probes: list[Probes] = []
-    weights: list[int] = []
-    owners: list[int] = []
-    for i, content in enumerate(contents):
-        features = _weighted_features(content)
-        probes.extend(map(_probes, features))
-        weights.extend(features.values())
-        owners.extend([i] * len(features))
-    n = len(contents)
-    c = np.zeros((n, _ROWS), dtype=np.int64)
-    if probes:
-        table = np.fromiter(chain.from_iterable(probes), np.int64, 6 * len(probes)).reshape(-1, 6)
-        flat = (np.array(owners)[:, None] * _ROWS + table[:, :3]).ravel()
-        values = (table[:, 3:] * np.array(weights)[:, None]).ravel()
-        # bincount sums in float64, exact here: every partial sum is an integer below 2**53.
-        c = np.bincount(flat, values, n * _ROWS).astype(np.int64).reshape(n, _ROWS)
+    """The coefficient matrix, one row per content (exact integers); rows never interact.
+
+    Nothing here indexes with arrays, and extras are added one element at a time: indexing with
+    arrays releases the GIL even for one text, and the server's thread then waits out the
+    switch interval of every busy thread (a test's own, in a pytest process) to get it back.
+    """
+    c = _content(contents)
     l1 = np.abs(c).sum(axis=1)
     long = l1 > _CONTENT_L1
-    c[long] = (c[long] * _CONTENT_L1) // l1[long, None]
-    norm_sq = [int(x) or _EMPTY_NORM_SQ for x in np.einsum("ij,ij->i", c, c)]
-    # Each extra has three probes, so its squared norm is 3*w**2: w = isqrt(norm_sq * f**2 / 3).
-    _add(c, [_probes("\x00bias")] * n, [math.isqrt(q // 48) for q in norm_sq])  # 1/4
-    noise = [_probe_bits(derive_seed(seed, inference_id, task_type, t)) for t in contents]
-    _add(c, noise, [math.isqrt(q // 300) for q in norm_sq])  # 1/10
+    if long.any():
+        budget = np.maximum(l1, 1).astype(np.int64)[:, None]  # rows kept as they are may be 0
+        scaled = c.astype(np.int64) * _CONTENT_L1 // budget
+        c = np.where(long[:, None], scaled, c)
+    norms_sq = [q or _EMPTY_NORM_SQ for q in _norms_sq(c)]
+    for text, (noise_seed, norm_sq) in enumerate(zip(noise_seeds, norms_sq, strict=True)):
+        # Each extra has three probes, so its squared norm is 3*w**2: w = isqrt(|c|^2 f^2 / 3).
+        _add(c[text], _BIAS, math.isqrt(norm_sq // 48))  # 1/4
+        _add(c[text], _probe_bits(noise_seed), math.isqrt(norm_sq // 300))  # 1/10
     if input_type:
-        shifted_sq = np.einsum("ij,ij->i", c, c).tolist()
-        type_probes = [_probes("\x00type\x1f" + input_type.lower())] * n
-        _add(c, type_probes, [math.isqrt(q * 3 // 400) for q in shifted_sq])  # 0.15
+        probes = _type_probes(input_type)
+        for text, shifted_sq in enumerate(_norms_sq(c)):
+            _add(c[text], probes, math.isqrt(shifted_sq * 3 // 400))  # 0.15
     return c
 
 
@@ -191,15 +195,17 @@ def dense_array(
     if not contents:
         width = dimensions // 8 if element_type == "bit" else dimensions
         return np.zeros((0, width), dtype=np.float32 if element_type == "float" else np.int8)
-    coefficients = _coefficients(seed, inference_id, task_type, contents, input_type)
-    exact = _project(coefficients, _basis(seed, inference_id, task_type, dimensions))
+    noise = [derive_seed(seed, inference_id, task_type, t) for t in contents]
+    coefficients = _coefficients(noise, contents, input_type)
+    exact = coefficients.astype(np.float32) @ _basis(seed, inference_id, task_type, dimensions)
     ints = exact.astype(np.int64)
     norm_sq = np.einsum("ij,ij->i", ints, ints)
-    ints[norm_sq == 0, 0] = 1  # a zero vector has no direction; only possible for tiny dims
-    norm_sq[norm_sq == 0] = 1
+    zero = norm_sq == 0
+    if zero.any():  # a zero vector has no direction; only possible for tiny dims
+        ints[zero, 0] = 1
+        norm_sq[zero] = 1
     unit = ints.astype(np.float64) / np.sqrt(norm_sq.astype(np.float64))[:, None]
     if element_type == "float" and similarity in ("l2_norm", "max_inner_product"):
-        noise = [derive_seed(seed, inference_id, task_type, t) for t in contents]
         unit *= np.array([1.0 + (n % 4096) / 16384.0 for n in noise])[:, None]
     return as_element_type(unit, element_type)
 

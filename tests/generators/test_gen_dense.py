@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockinfer.generators import dense_vector, dense_vectors
+from mockinfer.generators import dense, dense_vector, dense_vectors
 
 BASE: dict[str, Any] = {
     "inference_id": "my-e5",
@@ -36,17 +36,17 @@ def cosine(a: Any, b: Any) -> float:
     [
         (
             0,
-            [0.11151382, 0.009349587, -0.06238108, -0.16431457,
-             -0.04522295, 0.034425624, -0.04549584, 0.0013775065],
-            [-19, -38, 82, -67, -127, 61, 49, 77, 5, 8, -24, -106, -64, 58, -81, 86],
-            [54, 44, 36, -102],
+            [0.017958457, 0.031756535, 0.018437348, 0.05013402,
+             -0.06462051, -0.08482377, -0.06102882, -0.051870007],
+            [-103, 14, 65, -43, -64, -37, 89, -62, -2, -87, -89, -127, 9, -73, -68, 99],
+            [-77, 108, -123, 57],
         ),
         (
             42,
-            [-0.042992204, 0.047170833, 0.022472354, -0.03302946,
-             0.018476745, -0.07663324, -0.059489265, -0.13653475],
-            [107, -83, -86, 96, 20, -69, -6, 87, 13, 15, 61, 127, -80, -90, 78, 24],
-            [-5, -58, 3, -67],
+            [-0.031550117, -0.019593943, -0.06619401, 0.019400582,
+             0.03077667, -0.076281026, 0.005671931, 0.1075411],
+            [-55, 29, -44, -27, -12, -87, 24, 24, 48, -6, -67, 25, 127, -30, 81, -2],
+            [23, -69, 88, 102],
         ),
     ],
 )  # fmt: skip
@@ -160,3 +160,26 @@ def test_invalid_settings(overrides: dict[str, Any]) -> None:
 
 def test_empty_batch() -> None:
     assert dense_vectors(seed=0, contents=[], **BASE) == []
+
+
+#: Texts that push the coefficients to their bounds: one huge word, a long text scaled down to
+#: the budget, a repeated word whose weight saturates, many distinct words, and no word at all.
+EXTREME_TEXTS = [
+    "a" * 100_000,
+    "supercalifragilistic " * 5000,
+    "word " * 20_000,
+    " ".join(f"w{i}x{i * 7919 % 10007}" for i in range(4000)),
+    "",
+    "!?",
+]
+
+
+@pytest.mark.parametrize("input_type", [None, "search"])
+def test_float32_product_is_exact_at_the_coefficient_bound(input_type: str | None) -> None:
+    coefficients = dense._coefficients(range(len(EXTREME_TEXTS)), EXTREME_TEXTS, input_type)
+    assert np.abs(coefficients).sum(axis=1).max() * 63 < 2**23  # float32 sums stay exact
+    basis = dense._basis(0, "my-e5", "text_embedding", 1536)
+    assert np.abs(basis).max() == 63
+    in_float32 = coefficients.astype(np.float32) @ basis
+    exact = coefficients.astype(np.int64) @ basis.astype(np.int64)
+    assert np.array_equal(in_float32.astype(np.int64), exact)
