@@ -84,3 +84,10 @@ def test_a_deeply_nested_body_is_stored_as_received() -> None:
     assert lay_out(deep) is None
     shallow = '{"a":[1,' * 10 + "1" + "]}" * 10
     assert lay_out(shallow) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='[]{}",:\\ 0123456789.-eatrufnl\n\t', max_size=40))
+def test_any_text_is_laid_out_only_when_compacting_gives_it_back(text: str) -> None:
+    laid_out = lay_out(text)
+    assert laid_out is None or compact(laid_out) == text

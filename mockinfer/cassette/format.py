@@ -268,7 +268,8 @@ def interaction_from_dict(raw: Any, index: int) -> Interaction:
     raw_body = body_mapping.get("string") if isinstance(body_mapping, dict) else body_mapping
     body = _as_bytes(raw_body, f"{where}.response.body.string")
     if extension.get("layout") == "compact-json":
-        body = compact(body.decode("utf-8")).encode("utf-8")
+        laid_out = raw_body if isinstance(raw_body, str) else body.decode("utf-8")
+        body = compact(laid_out).encode("utf-8")
     events = extension.get("events")
     return Interaction(
         request=RecordedRequest(

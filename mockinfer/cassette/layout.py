@@ -56,8 +56,12 @@ def compact(text: str) -> str:
     return "".join(parts)
 
 
+#: Deletes JSON's four whitespace characters, and no other.
+_NO_WHITESPACE = str.maketrans("", "", " \t\r\n")
+
+
 def _without_whitespace(text: str) -> str:
-    return text.replace(" ", "").replace("\n", "").replace("\t", "").replace("\r", "")
+    return text.translate(_NO_WHITESPACE)
 
 
 class _TooDeep(Exception):
@@ -72,30 +76,47 @@ def expand(text: str, indent: str = "  ", max_depth: int | None = None) -> str:
     """
     out: list[str] = []
     depth = 0
-    for token in _TOKENS.finditer(text):
-        mark = token["mark"]
-        if token["array"] is not None:
-            out.append(_spaced(token["array"]))
-        elif mark is None:
-            out.append(token[0])
-        elif mark in _OPEN:
-            out.append(mark)
-            after = token.end()
-            if after < len(text) and text[after] not in _CLOSE:
+    position = 0
+    while (token := _next_token(text, position)) is not None:
+        kind, value, position = token
+        if kind == "array":
+            out.append(_spaced(value))
+        elif kind != "mark":
+            out.append(value)
+        elif value in _OPEN:
+            out.append(value)
+            if position < len(text) and text[position] not in _CLOSE:
                 depth += 1
                 if max_depth is not None and depth > max_depth:
                     raise _TooDeep
                 out.append("\n" + indent * depth)
-        elif mark in _CLOSE:
-            if text[token.start() - 1] not in _OPEN:
+        elif value in _CLOSE:
+            if text[position - 2] not in _OPEN:
                 depth -= 1
                 out.append("\n" + indent * depth)
-            out.append(mark)
-        elif mark == ",":
+            out.append(value)
+        elif value == ",":
             out.append(",\n" + indent * depth)
         else:
             out.append(": ")
     return "".join(out)
+
+
+def _next_token(text: str, position: int) -> tuple[str, str, int] | None:
+    """(kind, text, end) of the token at or after `position`, or None at the end.
+
+    An array of numbers (a vector) is found with `str.find`, tens of times faster than the
+    regular expression walking it character by character.
+    """
+    if text.startswith("[", position):
+        end = text.find("]", position) + 1
+        if end and all(text.find(mark, position + 1, end) < 0 for mark in '[{}"'):
+            return "array", text[position:end], end
+    match = _TOKENS.search(text, position)
+    if match is None:
+        return None
+    kind = match.lastgroup or "other"
+    return kind, match[0], match.end()
 
 
 def _spaced(array: str) -> str:

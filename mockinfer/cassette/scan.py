@@ -27,6 +27,9 @@ class Unsupported(Exception):
 _OUTSIDE = re.compile(
     "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
+#: The ASCII characters PyYAML reads as written; for ASCII text, deleting them is the quick
+#: way to find any other.
+_ASCII_INSIDE = bytes(range(0x20, 0x7F)) + b"\t\n"
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?[0-9]+\.[0-9]*(?:e[-+][0-9]+)?")
 _SPECIAL_FLOATS = {".inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
@@ -40,7 +43,7 @@ def load(text: str) -> Any:
 
     Raises `Unsupported` for anything else.
     """
-    if _OUTSIDE.search(text) is not None or not text.endswith("\n"):
+    if _has_outside_characters(text) or not text.endswith("\n"):
         raise Unsupported
     lines = text.split("\n")
     lines.pop()
@@ -56,6 +59,12 @@ def load(text: str) -> Any:
     if reader.position != len(lines):
         raise Unsupported
     return document
+
+
+def _has_outside_characters(text: str) -> bool:
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _ASCII_INSIDE))
+    return _OUTSIDE.search(text) is not None
 
 
 class _Reader:
@@ -165,30 +174,32 @@ class _Reader:
     def literal(self, indent: int, chomping: str) -> str:
         """A literal block under a key at `indent`, its indentation taken from its first line."""
         lines = self.lines
-        block: list[str] = []
-        content_indent = 0
-        while self.position < len(lines):
-            line = lines[self.position]
-            if line == "":
-                block.append("")
-                self.position += 1
-                continue
-            spaces = _indent(line)
-            if spaces == len(line):
-                raise Unsupported  # a line of spaces: PyYAML's reading depends on its length
-            if not content_indent:
-                if spaces <= indent:
-                    break
-                if line[spaces] == "\t":
-                    raise Unsupported  # libyaml reads a tab here as indentation, and refuses it
-                content_indent = spaces
-            elif spaces < content_indent:
-                break
-            block.append(line[content_indent:])
-            self.position += 1
-        if not content_indent:
+        first = self.position
+        while first < len(lines) and lines[first] == "":
+            first += 1
+        if first == len(lines):
             raise Unsupported
-        text = "\n".join(block) + "\n"
+        content_indent = _indent(lines[first])
+        if content_indent == len(lines[first]):
+            raise Unsupported  # a line of spaces: PyYAML's reading depends on its length
+        if content_indent <= indent:
+            raise Unsupported
+        if lines[first][content_indent] == "\t":
+            raise Unsupported  # libyaml reads a tab here as indentation, and refuses it
+        prefix = " " * content_indent
+        end = first
+        while end < len(lines):
+            line = lines[end]
+            if line.startswith(prefix) or line == "":
+                if line.endswith(" ") and not line.strip(" "):
+                    raise Unsupported
+            elif not line.strip(" "):
+                raise Unsupported
+            else:
+                break  # less indented: the block is over
+            end += 1
+        text = "\n".join([line[content_indent:] for line in lines[self.position : end]]) + "\n"
+        self.position = end
         if chomping == "-":
             return text.rstrip("\n")
         if chomping == "":

@@ -145,3 +145,13 @@ def test_a_cassette_in_another_style_still_loads(tmp_path: Path) -> None:
         scan.load(document_text)
     loaded = loads(document_text, tmp_path / "vcr.yaml")
     assert loaded.interactions[0].request.body == ("x " * 60).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF) | st.sampled_from("\u2028\ufeff")))
+def test_characters_pyyaml_reads_differently_are_found_in_ascii_and_other_text(
+    document_text: str,
+) -> None:
+    expected = scan._OUTSIDE.search(document_text) is not None
+    assert scan._has_outside_characters(document_text) is expected
+    assert scan._has_outside_characters(document_text + "a") is expected
