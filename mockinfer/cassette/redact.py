@@ -16,6 +16,7 @@ real key match its redacted recording.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -97,9 +98,13 @@ _QUERY_PAIR = re.compile(
 )
 
 
+_NOT_NAME = re.compile(r"[^a-z0-9]")
+
+
+@functools.lru_cache(maxsize=4096)
 def normalised(name: str) -> str:
     """A name as rules compare it: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    return _NOT_NAME.sub("", name.lower())
 
 
 @dataclass(frozen=True)
@@ -138,9 +143,9 @@ class Redactor:
 
     extra: Sequence[RedactionRules] = field(default_factory=tuple)
 
-    @property
+    @functools.cached_property
     def rules(self) -> RedactionRules:
-        """The names added to the patterns, normalised."""
+        """The names added to the patterns, normalised (once: every request reads them)."""
         combined = RedactionRules()
         for rule in self.extra:
             combined = combined | rule
@@ -237,19 +242,14 @@ class Redactor:
     def text(self, text: str) -> str:
         """Text that is not JSON: secret `"name": "value"` pairs, echoed query values and
         credential shapes replaced."""
-        extra = self.rules.body_fields | self.rules.query_parameters
+        extra = self._text_names
+        if len(text) <= _REMEMBERED_TEXT:
+            return _redacted_short_text(text, extra)
+        return _redacted_text(text, extra)
 
-        def pair(match: re.Match[str]) -> str:
-            if is_secret_name(match.group("name"), extra):
-                return f'{match.group(1)}"{REDACTED}"'
-            return match.group(0)
-
-        def query(match: re.Match[str]) -> str:
-            if is_secret_name(match.group("name"), extra, query=True):
-                return match.group("lead") + REDACTED
-            return match.group(0)
-
-        return _shaped(_QUERY_PAIR.sub(query, _JSON_PAIR.sub(pair, text)))
+    @functools.cached_property
+    def _text_names(self) -> frozenset[str]:
+        return self.rules.body_fields | self.rules.query_parameters
 
     def _json_text(self, line: str) -> str:
         if not line.strip():
@@ -280,6 +280,28 @@ class Redactor:
             cleaned = self.text(value)
             return cleaned, cleaned != value
         return value, False
+
+
+#: Texts this short (header values, most JSON strings) come back request after request: their
+#: redaction is remembered.
+_REMEMBERED_TEXT = 256
+
+
+def _redacted_text(text: str, extra: frozenset[str]) -> str:
+    def pair(match: re.Match[str]) -> str:
+        if is_secret_name(match.group("name"), extra):
+            return f'{match.group(1)}"{REDACTED}"'
+        return match.group(0)
+
+    def query(match: re.Match[str]) -> str:
+        if is_secret_name(match.group("name"), extra, query=True):
+            return match.group("lead") + REDACTED
+        return match.group(0)
+
+    return _shaped(_QUERY_PAIR.sub(query, _JSON_PAIR.sub(pair, text)))
+
+
+_redacted_short_text = functools.lru_cache(maxsize=4096)(_redacted_text)
 
 
 def _shaped(text: str) -> str:

@@ -186,7 +186,7 @@ def _marker_settings(request: pytest.FixtureRequest) -> tuple[Settings, Any, lis
     return settings, cassette, faults
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def mockinfer_cassette_dir(request: pytest.FixtureRequest) -> Path:
     """The folder of this test's cassettes: `<dir>/cassettes/<module>/`, or under the
     `mockinfer_cassette_dir` ini key (relative to the root directory). Override it in a
@@ -199,7 +199,7 @@ def mockinfer_cassette_dir(request: pytest.FixtureRequest) -> Path:
     return request.path.parent / "cassettes" / module
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mockinfer_redaction(pytestconfig: pytest.Config) -> RedactionRules:
     """Names to redact from recordings besides the built-in patterns.
 
@@ -212,7 +212,7 @@ def mockinfer_redaction(pytestconfig: pytest.Config) -> RedactionRules:
     return RedactionRules(headers=headers, body_fields=fields, query_parameters=query)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mockinfer_before_record() -> Callable[[Interaction], Interaction | None] | None:
     """A hook each recorded interaction passes (redacted) before it is kept.
 
