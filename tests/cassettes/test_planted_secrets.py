@@ -11,7 +11,7 @@ import pytest
 
 from mockinfer import MockInferServer
 from mockinfer.cassette.format import read
-from mockinfer.cassette.redact import Redactor, is_secret_name
+from mockinfer.cassette.redact import RedactionRules, Redactor, is_secret_name
 from tests.server.http import JSON, raw_request
 
 
@@ -277,3 +277,16 @@ def test_credentials_used_as_keys_are_replaced_and_every_entry_kept() -> None:
     }
     stream = f'data: {{"{first}": 1}}\n\n'.encode()
     assert first.encode() not in Redactor().stream(stream)
+
+
+def test_each_redactor_applies_its_own_names_to_text_it_has_seen_before() -> None:
+    echoed = f'no handler found for uri [/x?tenant_code={secret(90)}] "team_pin": "{secret(91)}"'
+    plain, custom = Redactor(), Redactor((RedactionRules(body_fields=frozenset({"team-pin"})),))
+    for _ in range(2):  # the second time, from what was remembered
+        assert secret(91) in plain.text(echoed)
+        assert secret(91) not in custom.text(echoed)
+    with_query = Redactor((RedactionRules(query_parameters=frozenset({"Tenant_Code"})),))
+    assert secret(90) in plain.text(echoed)
+    assert secret(90) not in with_query.text(echoed)
+    long_text = echoed + " " * 300
+    assert secret(91) not in custom.text(long_text) and secret(91) in plain.text(long_text)
