@@ -16,12 +16,16 @@ Printed figures, all Spearman rank correlations (average ranks for ties):
 * when the ``mockinfer_minilm`` plugin and its weights are available: core cosine vs MiniLM
   cosine, and grade vs MiniLM cosine;
 
-and a table of the mean cosine per grade for each embedder.
+and a table of the mean cosine per grade for each embedder. Last, how reliably the core ranks
+one shared word: over 2000 trials of three texts of eight random made-up words, where the
+second shares one word with the first and the third none, how often the first is closer to
+the second.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -168,6 +172,32 @@ def minilm_vectors(texts: Sequence[str]) -> tuple[npt.NDArray[Any] | None, str]:
     return vectors, ""
 
 
+#: Trials of the shared-word ranking, and the size of its made-up vocabulary.
+RANKING_TRIALS, RANKING_VOCABULARY = 2000, 3000
+
+
+def shared_word_ranking(trials: int = RANKING_TRIALS) -> float:
+    """The fraction of trials in which a text sharing one of its eight words with another is
+    closer to it than a text sharing none (random words, so meaning plays no part)."""
+    rng = random.Random(5)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocabulary = [
+        "".join(rng.choice(letters) for _ in range(rng.randint(4, 9)))
+        for _ in range(RANKING_VOCABULARY)
+    ]
+    wins = 0
+    for _ in range(trials):
+        first = rng.sample(vocabulary, 8)
+        sharing = [*rng.sample(vocabulary, 7), first[0]]
+        unrelated = rng.sample(vocabulary, 8)
+        a, b, c = np.asarray(
+            core_vectors([" ".join(first), " ".join(sharing), " ".join(unrelated)]),
+            dtype=np.float64,
+        )
+        wins += bool(a @ b > a @ c)
+    return wins / trials
+
+
 def grade_table(grades: FloatArray, columns: dict[str, FloatArray | None]) -> list[str]:
     """Mean cosine per grade for each column ('-' for a column without figures)."""
     names = list(columns)
@@ -216,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Mean cosine per grade (0 = unrelated ... 4 = paraphrase):")
     for line in grade_table(grades, {"core": core, "MiniLM": minilm}):
         print("  " + line)
+    print()
+    share = shared_word_ranking()
+    print(f"One shared word in eight ranks above none in {share:.1%} of {RANKING_TRIALS} trials")
     return 0
 
 

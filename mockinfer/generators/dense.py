@@ -2,7 +2,7 @@
 
 How a vector is made:
 
-1. Each distinct word of the text gets an integer row over a 256-row random basis: a stop word
+1. Each distinct word of the text gets an integer row over a 496-row random basis: a stop word
    along the three signed basis rows its hash names, any other word along those of its stem
    and of each of its character 3-grams (a word says more than one of its 3-grams). Word rows
    are cached, so a text costs a few steps per word, not per feature.
@@ -17,7 +17,7 @@ How a vector is made:
    ``hashlib.shake_256`` keyed by the endpoint, never from numpy's RNG streams.
 
 All sums up to the final division are exact integers: the product runs in float32, whose
-partial sums stay below 2**23 (``|c|_1 <= 133031`` with the extras, ``|B| <= 63``), and
+partial sums stay below 2**24 (``|c|_1 <= 133616`` with the extras, ``|B| <= 63``), and
 everything before it in float64 or int64. So BLAS blocking, SIMD and summation order cannot
 change a bit: the same input gives the same bytes on every machine, alone or inside a batch.
 """
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -41,8 +41,10 @@ from mockinfer.wire.services import MAX_DIMENSIONS
 SIMILARITIES = frozenset({"cosine", "dot_product", "l2_norm", "max_inner_product"})
 ELEMENT_TYPES = frozenset({"float", "byte", "bit"})
 
-_ROWS = 256
-_CONTENT_L1 = 1 << 16  # per-text coefficient budget; with the extras, |c|_1 <= 133031
+#: Basis rows. Below 500, numpy's threshold for releasing the GIL in element-wise work, so
+#: that a single text's coefficient vector is handled without letting a busy thread in.
+_ROWS = 496
+_CONTENT_L1 = 1 << 16  # per-text coefficient budget; with the extras, |c|_1 <= 133616
 _WORD, _STOP, _GRAM = 32, 4, 8  # base weights, times 4 for a word seen once
 _EMPTY_NORM_SQ = 512 * 512  # stands in for the content norm of a text without any word
 _MAX_CHARS = 32768  # like a real model's context window (~8k tokens); the rest is not read
@@ -53,10 +55,14 @@ Probes = tuple[int, int, int, int, int, int]
 
 
 def _probe_bits(bits: int) -> Probes:
-    s0, s1, s2 = (1 if (bits >> (24 + i)) & 1 else -1 for i in range(3))
-    return bits & 255, (bits >> 8) & 255, (bits >> 16) & 255, s0, s1, s2
+    """Three rows from three 16-bit fields of a 64-bit hash (the modulo favours the first 64
+    rows by 1/132) and three signs from the bits above them."""
+    r0, r1, r2 = (((bits >> (16 * i)) & 0xFFFF) % _ROWS for i in range(3))
+    s0, s1, s2 = (1 if (bits >> (48 + i)) & 1 else -1 for i in range(3))
+    return r0, r1, r2, s0, s1, s2
 
 
+@lru_cache(maxsize=1 << 16)
 def _probes(feature: str) -> Probes:
     data = feature.encode("utf-8", "surrogatepass")
     digest = hashlib.blake2b(data, digest_size=8, person=b"mockinfer.dense").digest()
@@ -82,15 +88,18 @@ def _word_row(word: str) -> npt.NDArray[np.float32]:
     else:
         features = [("w\x1f" + stem(word), _WORD)]
         features.extend(("g\x1f" + gram, _GRAM) for gram in char_ngrams(word))
-    row = np.zeros(_ROWS, dtype=np.float32)
+    sums: defaultdict[int, int] = defaultdict(int)
     for feature, weight in features:
-        _add(row, _probes(feature), weight)
+        _add(sums, _probes(feature), weight)
+    row = np.zeros(_ROWS, dtype=np.float32)
+    row.put(list(sums), list(sums.values()))
     row.flags.writeable = False
     return row
 
 
 def _add(row: Any, probes: Probes, weight: int) -> None:
-    """Add `weight` along `probes` to `row`, one element at a time (see `_coefficients`)."""
+    """Add `weight` along `probes` to `row` (sums by row, or an array one element at a time:
+    see `_coefficients`)."""
     r0, r1, r2, s0, s1, s2 = probes
     row[r0] += s0 * weight
     row[r1] += s1 * weight
@@ -101,21 +110,43 @@ def _term_weight(tf: int) -> int:
     return 8 * tf // (tf + 1)
 
 
+#: Distinct words (counted per text) of the texts that share one frequency matrix, whose
+#: columns are the group's distinct words: a bigger group would multiply mostly zeros.
+_GROUP_WORDS = 256
+
+
 def _content(contents: Sequence[str]) -> np.ndarray:
     """The coefficients of the texts' words, one row per text (float64, exact integers)."""
+    blocks: list[np.ndarray] = []
+    group: list[Counter[str]] = []
+    size = 0
+    for content in contents:
+        counts = Counter(iter_words(content[:_MAX_CHARS]))
+        group.append(counts)
+        size += len(counts)
+        if size >= _GROUP_WORDS:
+            blocks.append(_word_sums(group))
+            group, size = [], 0
+    if group:
+        blocks.append(_word_sums(group))
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def _word_sums(group: Sequence[Counter[str]]) -> np.ndarray:
+    """Each text's word rows weighted by term frequency and summed, as one matrix product."""
     columns: dict[str, int] = {}
     owners: list[int] = []
     cells: list[int] = []
     weights: list[int] = []
-    for i, content in enumerate(contents):
-        for word, tf in Counter(iter_words(content[:_MAX_CHARS])).items():
-            owners.append(i)
+    for text, counts in enumerate(group):
+        for word, tf in counts.items():
+            owners.append(text)
             cells.append(columns.setdefault(word, len(columns)))
             weights.append(_term_weight(tf))
     if not columns:
-        return np.zeros((len(contents), _ROWS))
+        return np.zeros((len(group), _ROWS))
     width = len(columns)
-    frequencies = np.zeros((len(contents), width))
+    frequencies = np.zeros((len(group), width))
     places = [owner * width + cell for owner, cell in zip(owners, cells, strict=True)]
     frequencies.put(places, weights)  # put, not indexing with arrays: see `_coefficients`
     word_rows = np.array([_word_row(word) for word in columns], dtype=np.float64)

@@ -188,7 +188,7 @@ def _marker_settings(request: pytest.FixtureRequest) -> tuple[Settings, Any, lis
 
 @pytest.fixture(scope="module")
 def mockinfer_cassette_dir(request: pytest.FixtureRequest) -> Path:
-    """The folder of this test's cassettes: `<dir>/cassettes/<module>/`, or under the
+    """The folder of this module's cassettes: `<dir>/cassettes/<module>/`, or under the
     `mockinfer_cassette_dir` ini key (relative to the root directory). Override it in a
     `conftest.py` to put a directory's cassettes elsewhere (like pytest-recording's
     `vcr_cassette_dir`)."""
