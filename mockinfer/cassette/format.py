@@ -266,10 +266,13 @@ def interaction_from_dict(raw: Any, index: int) -> Interaction:
         )
     body_mapping = resp.get("body")
     raw_body = body_mapping.get("string") if isinstance(body_mapping, dict) else body_mapping
-    body = _as_bytes(raw_body, f"{where}.response.body.string")
+    body_where = f"{where}.response.body.string"
     if extension.get("layout") == "compact-json":
-        laid_out = raw_body if isinstance(raw_body, str) else body.decode("utf-8")
-        body = compact(laid_out).encode("utf-8")
+        laid_out = raw_body if isinstance(raw_body, str) else _as_bytes(raw_body, body_where)
+        text = laid_out if isinstance(laid_out, str) else laid_out.decode("utf-8")
+        body = compact(text).encode("utf-8")
+    else:
+        body = _as_bytes(raw_body, body_where)
     events = extension.get("events")
     return Interaction(
         request=RecordedRequest(
