@@ -161,11 +161,6 @@ def _norms_sq(c: np.ndarray) -> list[int]:
 _BIAS = _probes("\x00bias")
 
 
-@lru_cache(maxsize=16)
-def _type_probes(input_type: str) -> Probes:
-    return _probes("\x00type\x1f" + input_type.lower())
-
-
 def _coefficients(
     noise_seeds: Sequence[int], contents: Sequence[str], input_type: str | None
 ) -> np.ndarray:
@@ -188,7 +183,7 @@ def _coefficients(
         _add(c[text], _BIAS, math.isqrt(norm_sq // 48))  # 1/4
         _add(c[text], _probe_bits(noise_seed), math.isqrt(norm_sq // 300))  # 1/10
     if input_type:
-        probes = _type_probes(input_type)
+        probes = _probes("\x00type\x1f" + input_type.lower())
         for text, shifted_sq in enumerate(_norms_sq(c)):
             _add(c[text], probes, math.isqrt(shifted_sq * 3 // 400))  # 0.15
     return c

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import sys
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -183,3 +186,43 @@ def test_float32_product_is_exact_at_the_coefficient_bound(input_type: str | Non
     in_float32 = coefficients.astype(np.float32) @ basis
     exact = coefficients.astype(np.int64) @ basis.astype(np.int64)
     assert np.array_equal(in_float32.astype(np.int64), exact)
+
+
+def test_a_single_text_keeps_the_gil_while_its_vector_is_made() -> None:
+    """The server shares a test's process: a release of the GIL mid-request would let a busy
+    test thread run a whole switch interval before the server's thread got it back. The
+    server renders the array itself (`dense_array`), so that is what is watched."""
+    texts = [f"the quick brown fox jumps {n}" for n in range(20)]
+    settings = {**BASE, "input_type": "search"}
+
+    def generate(text: str) -> None:
+        dense.dense_array(seed=0, contents=[text], **settings)
+
+    for text in texts:  # its words are known: what a server thread does for most requests
+        generate(text)
+    inside = threading.Event()
+    stop = threading.Event()
+    entered_while_inside = 0
+
+    def busy() -> None:
+        nonlocal entered_while_inside
+        while not stop.is_set():
+            if inside.is_set():
+                entered_while_inside += 1  # only runs if the main thread let the GIL go
+            time.sleep(0)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(5.0)  # the busy thread gets the GIL only when it is released
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        for _ in range(10):
+            for text in texts:
+                inside.set()
+                generate(text)
+                inside.clear()
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+        thread.join()
+    assert entered_while_inside == 0
