@@ -40,7 +40,15 @@ def iter_words(text: str) -> Iterator[str]:
 
 def words(text: str) -> list[str]:
     """The normalized words of `text`, in order."""
-    return list(iter_words(text))
+    return _WORD_RE.findall(normalize(text))
+
+
+def term_frequencies(text: str) -> dict[str, int]:
+    """How often each normalized word occurs in `text`, in order of first occurrence."""
+    counts: dict[str, int] = {}
+    for word in words(text):
+        counts[word] = counts.get(word, 0) + 1
+    return counts
 
 
 def identifier_words(name: str) -> list[str]:

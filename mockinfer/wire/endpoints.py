@@ -24,7 +24,7 @@ from mockinfer.wire.services import (
     SIMILARITIES,
     resolve_service,
 )
-from mockinfer.wire.tasks import CHUNKED_TASKS, DENSE_TASKS, TASK_TYPE_NAMES, TaskType
+from mockinfer.wire.tasks import CHUNKED_TASKS, DENSE_TASKS, TASK_TYPES_BY_NAME, TaskType
 
 _ELEMENT_TYPE_ALIASES = {
     "float": "float",
@@ -108,9 +108,10 @@ def reject_reserved(inference_id: str) -> None:
 
 def parse_task_type(name: str) -> TaskType:
     """A task type from a URL segment or body field, or ES's `Unknown task_type` error."""
-    if name not in TASK_TYPE_NAMES:
+    task = TASK_TYPES_BY_NAME.get(name)
+    if task is None:
         raise unknown_task_type(name)
-    return TaskType(name)
+    return task
 
 
 #: The task type segment that means "any task type" on GET, DELETE and perform inference.

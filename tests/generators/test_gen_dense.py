@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import threading
@@ -112,6 +113,47 @@ def test_batch_independent_and_deterministic(
             assert 0.999 <= norm < 1.251
 
 
+#: A single text takes the sparse path (`_text_coefficients`), a batch the matrix one; a text
+#: long enough to be scaled to the budget takes the matrix path even alone.
+PATH_TEXTS = ["", "!?", "the the the", "hello world", "Café CAFÉ café", "日本語", "x" * 300]
+
+
+@pytest.mark.parametrize("input_type", [None, "search", "INGEST"])
+@pytest.mark.parametrize(
+    ("dimensions", "similarity", "element_type"),
+    [
+        (1, "cosine", "float"),
+        (2, "l2_norm", "float"),
+        (384, "max_inner_product", "float"),
+        (1536, "dot_product", "float"),
+        (16, "cosine", "byte"),
+        (64, "cosine", "bit"),
+    ],
+)
+def test_a_single_text_gives_the_bits_of_its_row_in_a_batch(
+    input_type: str | None, dimensions: int, similarity: str, element_type: str
+) -> None:
+    args = {
+        **BASE,
+        "dimensions": dimensions,
+        "similarity": similarity,
+        "element_type": element_type,
+        "input_type": input_type,
+    }
+    batch = dense.dense_array(seed=3, contents=PATH_TEXTS, **args)
+    for text, row in zip(PATH_TEXTS, batch, strict=True):
+        assert dense._text_coefficients(1, text, input_type) is not None
+        alone = dense.dense_array(seed=3, contents=[text], **args)
+        assert alone.dtype == batch.dtype
+        assert alone.tobytes() == row.tobytes()
+
+
+def test_a_text_over_the_budget_takes_the_matrix_path_alone() -> None:
+    assert dense._text_coefficients(1, EXTREME_TEXTS[3], None) is None  # 4000 distinct words
+    assert dense._text_coefficients(1, "a" * 100_000, "search") is None
+    assert dense._text_coefficients(1, "word " * 20_000, None) is not None  # one word, saturated
+
+
 @settings(max_examples=25, deadline=None)
 @given(texts, st.sampled_from([8, 16, 384]), st.sampled_from(["byte", "bit"]))
 def test_byte_and_bit_ranges(text: str, dimensions: int, element_type: str) -> None:
@@ -191,15 +233,17 @@ def test_float32_product_is_exact_at_the_coefficient_bound(input_type: str | Non
 def test_a_single_text_keeps_the_gil_while_its_vector_is_made() -> None:
     """The server shares a test's process: a release of the GIL mid-request would let a busy
     test thread run a whole switch interval before the server's thread got it back. The
-    server renders the array itself (`dense_array`), so that is what is watched."""
-    texts = [f"the quick brown fox jumps {n}" for n in range(20)]
+    server renders the array itself (`dense_array`), so that is what is watched, on texts
+    whose words are known and on texts with a word never seen (whose row is built then)."""
+    known = [f"the quick brown fox jumps {n}" for n in range(20)]
     settings = {**BASE, "input_type": "search"}
 
     def generate(text: str) -> None:
         dense.dense_array(seed=0, contents=[text], **settings)
 
-    for text in texts:  # its words are known: what a server thread does for most requests
+    for text in known:
         generate(text)
+    unseen = (f"the quick brown fox jumps over{n}zq" for n in itertools.count())
     inside = threading.Event()
     stop = threading.Event()
     entered_while_inside = 0
@@ -217,9 +261,11 @@ def test_a_single_text_keeps_the_gil_while_its_vector_is_made() -> None:
     thread.start()
     try:
         for _ in range(10):
-            for text in texts:
+            for text in known:
                 inside.set()
                 generate(text)
+                for _ in range(10):
+                    generate(next(unseen))
                 inside.clear()
     finally:
         stop.set()
