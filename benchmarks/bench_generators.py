@@ -10,6 +10,8 @@ Rows:
   ``{"text_embedding": [{"embedding": [...]}, ...]}`` body); fresh texts every repetition, so
   per-text work is never served from a cache.
 * generation alone: ``dense_array`` for the same fresh texts, the array the server encodes.
+* one new text: ``dense_array`` for a single 384-dimension text with a word never seen, what
+  a server makes for a request whose text is new (microseconds, printed below the table).
 * server path: what mockinfer really does per request, ``Synthesizer.infer`` (generation as a
   numpy array, cached per input) rendered by the ES dialect (orjson, encodings of repeated
   rows cached) and encoded as the body: cold
@@ -92,6 +94,18 @@ def vectors(rep: int) -> list[list[float]]:
 
 def generated(rep: int) -> np.ndarray:
     return dense_array(contents=texts(rep), **ENDPOINT_SETTINGS)
+
+
+def one_new_text_us(count: int = 3000) -> float:
+    """Median microseconds of `dense_array` for one 384-dimension text, a new word in each."""
+    settings = {**ENDPOINT_SETTINGS, "dimensions": 384}
+    times = []
+    for i in range(count):
+        text = f"the quick brown fox {i} jumps over the lazy dog"
+        started = time.perf_counter()
+        dense_array(contents=[text], **settings)
+        times.append((time.perf_counter() - started) * 1e6)
+    return statistics.median(times[count // 10 :])
 
 
 def embedding_body(rep: int) -> bytes:
@@ -203,6 +217,7 @@ def main() -> None:
     for name, generate, decode in rows:
         decoded = f"{decode:14.1f}" if decode is not None else ""
         print(f"{name:42} {generate:9.1f} {decoded}".rstrip())
+    print(f"\none new text of 384 dimensions (dense_array): {one_new_text_us():.1f} us")
 
 
 if __name__ == "__main__":
