@@ -368,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paired", type=int, default=0, help="sandwiches: the ratio only")
     parser.add_argument("--paired-calls", type=int, default=400, help="calls per sandwich leg")
     args = parser.parse_args(argv)
+    if args.paired == 1:
+        parser.error("--paired needs at least 2 sandwiches to give quartiles")
     Texts.fresh = args.fresh
     if args.profile:
         profile(args)

@@ -18,11 +18,8 @@ How a vector is made:
 
 All sums up to the final division are exact integers: the product runs in float32, whose
 partial sums stay below 2**24 (``|c|_1 <= 133616`` with the extras, ``|B| <= 63``), and
-everything else in Python integers, int64, or float64 below 2**53. So BLAS blocking, SIMD and
-summation order cannot change a bit: the same input gives the same bytes on every machine,
-alone or inside a batch. That is also why a single text may take its own path (its nonzero
-coefficients summed in a dict) while a batch takes the matrix one: both reach the same
-integers.
+everything before it in float64 or int64. So BLAS blocking, SIMD and summation order cannot
+change a bit: the same input gives the same bytes on every machine, alone or inside a batch.
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -47,9 +44,9 @@ ELEMENT_TYPES = frozenset({"float", "byte", "bit"})
 #: Basis rows. Below 500, numpy's threshold for releasing the GIL in element-wise work, so
 #: that a single text's coefficient vector is handled without letting a busy thread in.
 _ROWS = 496
-#: Copied where a zeroed row is needed: np.zeros lets the GIL go while it zeroes a kilobyte or
-#: more, a copy does not.
-_ZERO_ROW = np.zeros((1, _ROWS), dtype=np.float32)
+#: Copied where zeros are needed: np.zeros lets the GIL go while it zeroes a kilobyte or more
+#: (numpy's calloc path); a copy, or a fill of fewer than 500 elements, does not.
+_ZERO_ROW = np.zeros(_ROWS, dtype=np.float32)
 _CONTENT_L1 = 1 << 16  # per-text coefficient budget; with the extras, |c|_1 <= 133616
 _WORD, _STOP, _GRAM = 32, 4, 8  # base weights, times 4 for a word seen once
 _EMPTY_NORM_SQ = 512 * 512  # stands in for the content norm of a text without any word
@@ -95,9 +92,8 @@ def _basis(seed: int, inference_id: str, task_type: str, dimensions: int) -> np.
 
 
 @lru_cache(maxsize=1 << 13)
-def _word_entries(word: str) -> Mapping[int, int]:
-    """A word's integer row over the basis, as {basis row: value} (never to be changed: it
-    is cached)."""
+def _word_row(word: str) -> npt.NDArray[np.float32]:
+    """A word's integer row over the basis (float32: exact, its entries stay below 2**24)."""
     if word in STOP_WORDS:
         features = [("s\x1f" + word, _STOP)]
     else:
@@ -106,15 +102,8 @@ def _word_entries(word: str) -> Mapping[int, int]:
     sums: defaultdict[int, int] = defaultdict(int)
     for feature, weight in features:
         _add(sums, _probes(feature), weight)
-    return sums
-
-
-@lru_cache(maxsize=1 << 13)
-def _word_row(word: str) -> npt.NDArray[np.float32]:
-    """A word's integer row over the basis (float32: exact, its entries stay below 2**24)."""
-    entries = _word_entries(word)
-    row: npt.NDArray[np.float32] = _ZERO_ROW[0].copy()
-    row.put(list(entries), list(entries.values()))
+    row: npt.NDArray[np.float32] = _ZERO_ROW.copy()
+    row.put(list(sums), list(sums.values()))
     row.flags.writeable = False
     return row
 
@@ -166,9 +155,9 @@ def _word_sums(group: Sequence[Mapping[str, int]]) -> np.ndarray:
             cells.append(columns.setdefault(word, len(columns)))
             weights.append(_term_weight(tf))
     if not columns:
-        return np.zeros((len(group), _ROWS))
+        return np.full((len(group), _ROWS), 0.0)  # not np.zeros: see _ZERO_ROW
     width = len(columns)
-    frequencies = np.zeros((len(group), width))
+    frequencies = np.full((len(group), width), 0.0)
     places = [owner * width + cell for owner, cell in zip(owners, cells, strict=True)]
     frequencies.put(places, weights)  # put, not indexing with arrays: see `_coefficients`
     word_rows = np.array([_word_row(word) for word in columns], dtype=np.float64)
@@ -183,36 +172,14 @@ def _norms_sq(c: np.ndarray) -> list[int]:
 _BIAS = _probes("\x00bias")
 
 
-def _add_extras(
-    row: Any,
-    noise_seed: int,
-    content_norm_sq: int,
-    input_type: str | None,
-    squared_norm: Callable[[Any], int],
-) -> None:
-    """Add the bias, noise and input-type directions to one text's coefficients, each sized
-    from the squared norm of what is there before it."""
-    norm_sq = content_norm_sq or _EMPTY_NORM_SQ
-    # Each extra has three probes, so its squared norm is 3*w**2: w = isqrt(|c|^2 f^2 / 3).
-    _add(row, _BIAS, math.isqrt(norm_sq // 48))  # 1/4
-    _add(row, _probe_bits(noise_seed), math.isqrt(norm_sq // 300))  # 1/10
-    if input_type:
-        probes = _probes("\x00type\x1f" + input_type.lower())
-        _add(row, probes, math.isqrt(squared_norm(row) * 3 // 400))  # 0.15
-
-
-def _row_norm_sq(row: np.ndarray) -> int:
-    return int(row @ row)  # float64 and exact: |c|^2 <= 133616**2 < 2**53
-
-
 def _coefficients(
     noise_seeds: Sequence[int], contents: Sequence[str], input_type: str | None
 ) -> np.ndarray:
     """The coefficient matrix, one row per content (exact integers); rows never interact.
 
     Nothing here indexes with arrays, and extras are added one element at a time: indexing with
-    arrays releases the GIL, and the server's thread then waits out the switch interval of
-    every busy thread (a test's own, in a pytest process) to get it back.
+    arrays releases the GIL even for one text, and the server's thread then waits out the
+    switch interval of every busy thread (a test's own, in a pytest process) to get it back.
     """
     c = _content(contents)
     l1 = np.abs(c).sum(axis=1)
@@ -221,33 +188,16 @@ def _coefficients(
         budget = np.maximum(l1, 1).astype(np.int64)[:, None]  # rows kept as they are may be 0
         scaled = c.astype(np.int64) * _CONTENT_L1 // budget
         c = np.where(long[:, None], scaled, c)
-    for text, (noise_seed, norm_sq) in enumerate(zip(noise_seeds, _norms_sq(c), strict=True)):
-        _add_extras(c[text], noise_seed, norm_sq, input_type, _row_norm_sq)
+    norms_sq = [q or _EMPTY_NORM_SQ for q in _norms_sq(c)]
+    for text, (noise_seed, norm_sq) in enumerate(zip(noise_seeds, norms_sq, strict=True)):
+        # Each extra has three probes, so its squared norm is 3*w**2: w = isqrt(|c|^2 f^2 / 3).
+        _add(c[text], _BIAS, math.isqrt(norm_sq // 48))  # 1/4
+        _add(c[text], _probe_bits(noise_seed), math.isqrt(norm_sq // 300))  # 1/10
+    if input_type:
+        probes = _probes("\x00type\x1f" + input_type.lower())
+        for text, shifted_sq in enumerate(_norms_sq(c)):
+            _add(c[text], probes, math.isqrt(shifted_sq * 3 // 400))  # 0.15
     return c
-
-
-def _text_coefficients(
-    noise_seed: int, content: str, input_type: str | None
-) -> dict[int, int] | None:
-    """One text's row of :func:`_coefficients` as {basis row: value}, without a matrix; None
-    for a text long enough to be scaled to the budget, which only the matrix path does.
-
-    A single text, what a server is asked for most, has a few dozen nonzero rows: summing
-    them in a dict costs less than the dozen NumPy calls of the matrix path.
-    """
-    c: defaultdict[int, int] = defaultdict(int)
-    for word, tf in term_frequencies(content[:_MAX_CHARS]).items():
-        weight = _term_weight(tf)
-        for row, value in _word_entries(word).items():
-            c[row] += weight * value
-    if sum(map(abs, c.values())) > _CONTENT_L1:
-        return None
-    _add_extras(c, noise_seed, _dict_norm_sq(c), input_type, _dict_norm_sq)
-    return c
-
-
-def _dict_norm_sq(row: dict[int, int]) -> int:
-    return sum(value * value for value in row.values())
 
 
 def _check(dimensions: int, similarity: str, element_type: str) -> None:
@@ -283,42 +233,19 @@ def dense_array(
         width = dimensions // 8 if element_type == "bit" else dimensions
         return np.zeros((0, width), dtype=np.float32 if element_type == "float" else np.int8)
     noise = [derive_seed(seed, inference_id, task_type, t) for t in contents]
-    basis = _basis(seed, inference_id, task_type, dimensions)
-    single = _text_coefficients(noise[0], contents[0], input_type) if len(contents) == 1 else None
-    if single is None:
-        unit = _unit_rows(_coefficients(noise, contents, input_type), basis)
-    else:
-        unit = _unit_row(single, basis)
-    if element_type == "float" and similarity in ("l2_norm", "max_inner_product"):
-        unit *= np.array([1.0 + (n % 4096) / 16384.0 for n in noise])[:, None]
-    return as_element_type(unit, element_type)
-
-
-def _unit_rows(coefficients: np.ndarray, basis: np.ndarray) -> npt.NDArray[np.float64]:
-    """Each row of ``coefficients @ basis`` scaled to unit length."""
-    exact = coefficients.astype(np.float32) @ basis
+    coefficients = _coefficients(noise, contents, input_type)
+    exact = coefficients.astype(np.float32) @ _basis(seed, inference_id, task_type, dimensions)
     # Squares of exact integers, summed in int64: never rounded, in any order.
     norm_sq = np.einsum("ij,ij->i", exact, exact, dtype=np.int64, casting="unsafe")
     zero = norm_sq == 0
     if zero.any():  # a zero vector has no direction; only possible for tiny dims
         exact[zero, 0] = 1
         norm_sq[zero] = 1
-    unit: npt.NDArray[np.float64] = exact.astype(np.float64)
+    unit = exact.astype(np.float64)
     unit /= np.sqrt(norm_sq.astype(np.float64))[:, None]  # in place: one big array fewer
-    return unit
-
-
-def _unit_row(coefficients: dict[int, int], basis: np.ndarray) -> npt.NDArray[np.float64]:
-    """:func:`_unit_rows` of one text's sparse coefficients, with fewer NumPy calls: the same
-    exact integers and the same IEEE division, so the same bits."""
-    row = _ZERO_ROW.copy()
-    row.put(list(coefficients), list(coefficients.values()))
-    ints = (row @ basis).astype(np.int64)
-    norm_sq = int(np.vdot(ints, ints))
-    if norm_sq == 0:
-        ints[0, 0] = norm_sq = 1
-    unit: npt.NDArray[np.float64] = ints / math.sqrt(norm_sq)
-    return unit
+    if element_type == "float" and similarity in ("l2_norm", "max_inner_product"):
+        unit *= np.array([1.0 + (n % 4096) / 16384.0 for n in noise])[:, None]
+    return as_element_type(unit, element_type)
 
 
 def as_element_type(rows: npt.NDArray[Any], element_type: str) -> npt.NDArray[Any]:

@@ -113,8 +113,7 @@ def test_batch_independent_and_deterministic(
             assert 0.999 <= norm < 1.251
 
 
-#: A single text takes the sparse path (`_text_coefficients`), a batch the matrix one; a text
-#: long enough to be scaled to the budget takes the matrix path even alone.
+#: Texts with no word, stop words only, repeats, case and accents, CJK, and one long word.
 PATH_TEXTS = ["", "!?", "the the the", "hello world", "Café CAFÉ café", "日本語", "x" * 300]
 
 
@@ -142,16 +141,9 @@ def test_a_single_text_gives_the_bits_of_its_row_in_a_batch(
     }
     batch = dense.dense_array(seed=3, contents=PATH_TEXTS, **args)
     for text, row in zip(PATH_TEXTS, batch, strict=True):
-        assert dense._text_coefficients(1, text, input_type) is not None
         alone = dense.dense_array(seed=3, contents=[text], **args)
         assert alone.dtype == batch.dtype
         assert alone.tobytes() == row.tobytes()
-
-
-def test_a_text_over_the_budget_takes_the_matrix_path_alone() -> None:
-    assert dense._text_coefficients(1, EXTREME_TEXTS[3], None) is None  # 4000 distinct words
-    assert dense._text_coefficients(1, "a" * 100_000, "search") is None
-    assert dense._text_coefficients(1, "word " * 20_000, None) is not None  # one word, saturated
 
 
 @settings(max_examples=25, deadline=None)
@@ -234,7 +226,7 @@ def test_a_single_text_keeps_the_gil_while_its_vector_is_made() -> None:
     """The server shares a test's process: a release of the GIL mid-request would let a busy
     test thread run a whole switch interval before the server's thread got it back. The
     server renders the array itself (`dense_array`), so that is what is watched, on texts
-    whose words are known and on texts with a word never seen (whose row is built then)."""
+    whose words are known and on texts of words never seen (whose rows are built then)."""
     known = [f"the quick brown fox jumps {n}" for n in range(20)]
     settings = {**BASE, "input_type": "search"}
 
@@ -243,7 +235,7 @@ def test_a_single_text_keeps_the_gil_while_its_vector_is_made() -> None:
 
     for text in known:
         generate(text)
-    unseen = (f"the quick brown fox jumps over{n}zq" for n in itertools.count())
+    unseen = (" ".join(f"w{n}x{i}" for i in range(8)) for n in itertools.count())
     inside = threading.Event()
     stop = threading.Event()
     entered_while_inside = 0
@@ -264,6 +256,7 @@ def test_a_single_text_keeps_the_gil_while_its_vector_is_made() -> None:
             for text in known:
                 inside.set()
                 generate(text)
+                generate("")  # no word at all: the vector is the extras alone
                 for _ in range(10):
                     generate(next(unseen))
                 inside.clear()
