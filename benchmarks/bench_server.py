@@ -13,28 +13,35 @@ thread's CPU time per request in each phase.
     .venv/bin/python -m benchmarks.bench_server --fresh     # a text never seen in every call
     .venv/bin/python -m benchmarks.bench_server --profile   # mockinfer's hot spots
     .venv/bin/python -m benchmarks.bench_server --fresh --paired 12   # the throughput ratio only
+    .venv/bin/python -m benchmarks.bench_server --fresh --paired 12 --processes
 
 `--paired N` measures only the official async client's throughput ratio, as N sandwiches of
 mockinfer, the bare server, then mockinfer again, each of `--paired-calls` calls: on a machine
 whose speed drifts (a shared 2-core one), a ratio taken within each sandwich holds where
 totals pooled over a long run do not. It prints the median ratio and its quartiles.
+
+`--processes` (with `--paired`) runs each server in a process of its own: `mockinfer serve`,
+as clients in other languages use it, and the bare server. The client then shares no GIL
+with the server, as it does with the pytest plugin's server in the test's own process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import itertools
 import json
+import multiprocessing
 import pstats
 import statistics
 import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
@@ -42,6 +49,7 @@ import aiohttp
 from aiohttp import web
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
+from benchmarks.serve import start_serve
 from mockinfer import MockInferServer
 
 INFERENCE_ID = ".multilingual-e5-small-elasticsearch"
@@ -157,6 +165,38 @@ class BareServer:
     def __exit__(self, *exc: object) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self.thread.join(10)
+
+
+def _serve_bare(canned: Canned, urls: multiprocessing.Queue[str]) -> None:
+    with BareServer(canned) as bare:
+        urls.put(bare.url)
+        bare.thread.join()
+
+
+@contextlib.contextmanager
+def bare_process(canned: Canned) -> Iterator[str]:
+    """A bare server answering `canned` in a process of its own; yields its URL."""
+    context = multiprocessing.get_context("spawn")
+    urls: multiprocessing.Queue[str] = context.Queue()
+    process = context.Process(target=_serve_bare, args=(canned, urls), daemon=True)
+    process.start()
+    try:
+        yield urls.get(timeout=60)
+    finally:
+        process.terminate()
+        process.join(10)
+
+
+def paired_processes(args: argparse.Namespace) -> str:
+    """`paired` with `mockinfer serve` and the bare server each in a process of its own."""
+    serve, url = start_serve()
+    try:
+        canned = asyncio.run(fetch(url))
+        with bare_process(canned) as bare_url:
+            return paired(url, bare_url, args) + "  (each server in its own process)"
+    finally:
+        serve.terminate()
+        serve.wait(10)
 
 
 def start_server(server: MockInferServer) -> threading.Thread:
@@ -366,10 +406,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="a new text in every call")
     parser.add_argument("--paired", type=int, default=0, help="sandwiches: the ratio only")
     parser.add_argument("--paired-calls", type=int, default=400, help="calls per sandwich leg")
+    parser.add_argument(
+        "--processes", action="store_true", help="with --paired: each server in its own process"
+    )
     args = parser.parse_args(argv)
     if args.paired == 1:
         parser.error("--paired needs at least 2 sandwiches to give quartiles")
+    if args.processes and not args.paired:
+        parser.error("--processes takes the ratio of --paired only")
     Texts.fresh = args.fresh
+    if args.processes:
+        print(paired_processes(args))
+        return 0
     if args.profile:
         profile(args)
         return 0
