@@ -3,12 +3,13 @@
 Names are compared normalised (lower case, letters and digits only: `apiKey`, `API_KEY` and
 `api-key` are one name) against patterns of what credentials are called (key, secret, token,
 password, credential, auth, signature, cookie, session), with an allow-list of harmless names
-that merely look alike (`max_tokens`, `tokenization`, `keyword`). JSON bodies are redacted at
-any depth, in each line of NDJSON and in every SSE event's data; what cannot be parsed (JSON
-with comments, text) is redacted by its `"name": "value"` pairs and credential shapes. Values
-that only echo a URL, such as an error reason, lose their secret query values. Token-weight
-maps (a sparse embedding's `embedding`, a model's `predicted_value`) hold words of the input,
-not settings, and are left alone.
+that merely look alike (`max_tokens`, `tokenization`, `keyword`). Bodies are read in the
+encoding JSON's rule tells and written back in it. JSON bodies are redacted at any depth, in
+each line of NDJSON and in every SSE event's data (joined over its `data:` lines); what cannot
+be parsed (JSON with comments, text) loses every value under a secret name, and credential
+shapes. Values that only echo a URL, such as an error reason, lose their secret query values.
+Token-weight maps (a sparse embedding's `embedding`, a model's `predicted_value`: words to
+numbers) hold words of the input, not settings, and are left alone.
 
 Redacting the live request with the same rules before matching lets a request that carries a
 real key match its redacted recording.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -27,7 +28,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from mockinfer.wire.services import SECRET_SETTINGS
 
 REDACTED = "REDACTED"
-_AUTH_SCHEME = re.compile(r"^\s*(\w+)\s+\S")
+_AUTH_SCHEME = re.compile(r"^\s*([\w-]+)\s+\S")
+#: Auth schemes kept in front of a redacted credential; any other first word may be the
+#: credential itself.
+_KNOWN_SCHEMES = frozenset(
+    {"basic", "bearer", "apikey", "digest", "negotiate", "ntlm", "token", "aws4hmacsha256"}
+)
 #: Headers whose value starts with an auth scheme worth keeping (`Bearer REDACTED`).
 _SCHEME_HEADERS = frozenset({"authorization", "proxyauthorization", "essecondaryauthorization"})
 #: What credentials are called, in normalised names.
@@ -45,6 +51,9 @@ _SECRET_EXACT = frozenset({"pw", "pin", "encoded", "openaiorganization", "openai
 #: Names that are credentials in a URL's query (`?key=`, `?sig=`) but ordinary words in a
 #: document (an aggregation's `key`, a log-probability's `token`).
 _QUERY_SECRETS = frozenset({"key", "token", "sig", "auth", "code"})
+#: Names that are credentials as a header of their own (`Token: ...`) but ordinary words in a
+#: document.
+_HEADER_SECRETS = frozenset({"key", "token"})
 #: Names that match a pattern but never hold a credential.
 _HARMLESS = frozenset(
     {
@@ -87,10 +96,25 @@ _CREDENTIAL_SHAPES = (
     re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     re.compile(r"(?i)(?<=\bbearer )[A-Za-z0-9._~+/\-]{12,}=*"),
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),
+    re.compile(r"(?i)(?<=\bapikey )[A-Za-z0-9._~+/\-]{16,}=*"),
+    # Base64 of `user:password`: two capitals and a small letter at least, so that words
+    # after "basic" ("Basic Understanding") are not taken for one.
+    re.compile(
+        r"(?<=\bBasic )(?=[A-Za-z0-9+/]*[A-Z][A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
+        r"[A-Za-z0-9+/]{8,}={0,2}"
+    ),
+    re.compile(r"(?<=://)[^/\s@\"'<>]+(?=@)"),  # user info: a password, or a token alone
 )
-#: `"name": "value"` in text that is not strict JSON.
-_JSON_PAIR = re.compile(r'("(?P<name>[^"\\]{1,100})"\s*:\s*)"(?:[^"\\]|\\.)*"')
+#: A quoted name and its colon in text that is not strict JSON (escapes allowed in the name).
+_JSON_NAME = re.compile(r'"(?P<name>(?:[^"\\\n]|\\.){1,100})"\s*:\s*')
+#: A `\\"name\\": value` pair of JSON quoted inside a JSON string (an answer that echoes a
+#: request body in an error's reason), its value a string or a scalar.
+_ESCAPED_PAIR = re.compile(
+    r'(?P<lead>\\"(?P<name>[^"\\]{1,100})\\"\s*:\s*)'
+    r'(?P<value>\\"(?:[^"\\]|\\[^"])*\\"|[^,}\]\s\\"]+)'
+)
+#: A value that is not a string, an object or an array: up to what ends it.
+_SCALAR = re.compile(r"[^,}\]\s]+")
 #: `name=value` after `?` or `&`, as an echoed URL carries it.
 _QUERY_PAIR = re.compile(
     r"(?P<lead>(?:^|(?<=[?&;\s,(\[]))(?P<name>[A-Za-z0-9_.%\-]{1,60})\s*=\s*\"?)"
@@ -126,11 +150,13 @@ class RedactionRules:
         )
 
 
-def is_secret_name(name: str, extra: frozenset[str] = frozenset(), *, query: bool = False) -> bool:
-    """Whether a header, field or (with `query`) query parameter of this name holds a
-    credential. Percent-encoded names are judged decoded."""
+def is_secret_name(
+    name: str, extra: frozenset[str] = frozenset(), *, query: bool = False, header: bool = False
+) -> bool:
+    """Whether a field, or (with `query`) a query parameter or (with `header`) a header of
+    this name holds a credential. Percent-encoded names are judged decoded."""
     key = normalised(unquote(name))
-    if key in extra or (query and key in _QUERY_SECRETS):
+    if key in extra or (query and key in _QUERY_SECRETS) or (header and key in _HEADER_SECRETS):
         return True
     if key in _HARMLESS or _HARMLESS_PARTS.search(key):
         return False
@@ -160,9 +186,10 @@ class Redactor:
         extra = self.rules.headers
         out: list[tuple[str, str]] = []
         for name, value in headers:
-            if is_secret_name(name, extra):
+            if is_secret_name(name, extra, header=True):
                 scheme = _AUTH_SCHEME.match(value) if normalised(name) in _SCHEME_HEADERS else None
-                value = f"{scheme.group(1)} {REDACTED}" if scheme else REDACTED
+                known = scheme is not None and normalised(scheme.group(1)) in _KNOWN_SCHEMES
+                value = f"{scheme.group(1)} {REDACTED}" if scheme and known else REDACTED
             else:
                 value = self.text(value)
             out.append((name, value))
@@ -187,57 +214,54 @@ class Redactor:
             name, equals, _ = pieces[i].partition("=")
             if equals and is_secret_name(name, extra, query=True):
                 pieces[i] = f"{name}={REDACTED}"
+            else:
+                pieces[i] = _shaped(pieces[i])
         query = "".join(pieces)
         return uri if query == parts.query else urlunsplit(parts._replace(query=query))
 
     def body(self, body: bytes) -> bytes:
-        """A body with its secrets replaced: JSON at any depth, each NDJSON line, else text."""
+        """A body with its secrets replaced: JSON at any depth, each NDJSON line, else text.
+
+        It keeps its encoding: UTF-8 (with a BOM or without), UTF-16 or UTF-32, as JSON may
+        come; bytes that are not text in it are kept as they are around what is replaced.
+        """
         if not body:
             return body
-        if body.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, which ES accepts for JSON
-            try:
-                return (
-                    self.body(body.decode("utf-16").encode("utf-8"))
-                    .decode("utf-8")
-                    .encode("utf-16")
-                )
-            except UnicodeError:
-                return body
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return body  # binary: nothing that reads as a name and a value
+        text, encode = _decoded(body)
+        redacted = self._document(text)
+        return body if redacted == text else encode(redacted)
+
+    def stream(self, body: bytes) -> bytes:
+        """An SSE stream redacted with its framing kept: first the data of each event that
+        spans several `data:` lines, as the text a client joins them into; then each `data:`
+        line as a body, and every other line (event names, ids, comments) as text."""
+        if not body:
+            return body
+        text, encode = _decoded(body)
+        lines = _joined_data_redacted(text.split("\n"), self.text)
+        for i, line in enumerate(lines):
+            head, colon, value = line.partition(":")
+            if colon and head.removeprefix("\ufeff") == "data":
+                space = " " if value.startswith(" ") else ""
+                lines[i] = f"{head}:{space}{self._document(value[len(space) :])}"
+            else:
+                lines[i] = self.text(line)
+        redacted_text = "\n".join(lines)
+        return body if redacted_text == text else encode(redacted_text)
+
+    def _document(self, text: str) -> str:
+        """`text` redacted as JSON, NDJSON, or else as text; the same string if unchanged."""
         try:
             document = json.loads(text)
             redacted, changed = self._value(document)
         except (ValueError, RecursionError):  # not JSON, or too deep to walk: judged as text
             lines = text.split("\n")
             if len(lines) > 1 and all(_is_json(line) for line in lines if line.strip()):
-                return _utf8("\n".join(self._json_text(line) for line in lines))
-            return _utf8(self.text(text))
+                return "\n".join(self._json_text(line) for line in lines)
+            return self.text(text)
         if not changed:
-            return body
-        return _utf8(json.dumps(redacted, ensure_ascii=False, separators=(",", ":")))
-
-    def stream(self, body: bytes) -> bytes:
-        """An SSE stream redacted line by line, its framing kept: each `data:` line as a
-        body, every other line (event names, ids, comments) as text."""
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return body
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            head, colon, value = line.partition(":")
-            if colon and head.removeprefix("\ufeff") == "data":
-                space = " " if value.startswith(" ") else ""
-                data = value[len(space) :].encode("utf-8", "surrogatepass")
-                redacted = self.body(data).decode("utf-8", "surrogatepass")
-                lines[i] = f"{head}:{space}{redacted}"
-            else:
-                lines[i] = self.text(line)
-        redacted_text = "\n".join(lines)
-        return body if redacted_text == text else _utf8(redacted_text)
+            return text
+        return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
 
     def text(self, text: str) -> str:
         """Text that is not JSON: secret `"name": "value"` pairs, echoed query values and
@@ -264,7 +288,7 @@ class Redactor:
             for name, child in value.items():
                 key = _unique(_shaped(name), out)
                 changed = changed or key != name
-                if key in _WORD_MAPS and isinstance(child, dict):
+                if key in _WORD_MAPS and _is_word_map(child):
                     out[key] = child
                 elif child is not None and is_secret_name(key, self.rules.body_fields):
                     out[key] = _blank(child)
@@ -288,17 +312,145 @@ _REMEMBERED_TEXT = 256
 
 
 def _redacted_text(text: str, extra: frozenset[str]) -> str:
-    def pair(match: re.Match[str]) -> str:
-        if is_secret_name(match.group("name"), extra):
-            return f'{match.group(1)}"{REDACTED}"'
-        return match.group(0)
-
     def query(match: re.Match[str]) -> str:
         if is_secret_name(match.group("name"), extra, query=True):
             return match.group("lead") + REDACTED
         return match.group(0)
 
-    return _shaped(_QUERY_PAIR.sub(query, _JSON_PAIR.sub(pair, text)))
+    def escaped(match: re.Match[str]) -> str:
+        if match["value"] in ("true", "false", "null") or not is_secret_name(match["name"], extra):
+            return match.group(0)
+        return f'{match["lead"]}\\"{REDACTED}\\"'
+
+    if '\\"' in text:
+        text = _ESCAPED_PAIR.sub(escaped, text)
+    return _shaped(_QUERY_PAIR.sub(query, _redacted_pairs(text, extra)))
+
+
+def _redacted_pairs(text: str, extra: frozenset[str]) -> str:
+    """Text with the value of every `"name": value` pair whose name is a secret's replaced,
+    whatever the value: a string, a number, an object or an array (`true`, `false` and
+    `null` are no credentials)."""
+    if '"' not in text:
+        return text
+    pieces: list[str] = []
+    kept_up_to = 0
+    for match in _JSON_NAME.finditer(text):
+        start = match.end()
+        if match.start() < kept_up_to or not is_secret_name(_unescaped(match["name"]), extra):
+            continue
+        end = _value_end(text, start)
+        if text[start:end] in ("", "true", "false", "null", f'"{REDACTED}"'):
+            continue
+        pieces += (text[kept_up_to:start], f'"{REDACTED}"')
+        kept_up_to = end
+    return "".join(pieces) + text[kept_up_to:] if pieces else text
+
+
+def _unescaped(name: str) -> str:
+    if "\\" not in name:
+        return name
+    try:
+        decoded: str = json.loads(f'"{name}"')
+    except ValueError:
+        return name
+    return decoded
+
+
+def _value_end(text: str, start: int) -> int:
+    """Where the value that starts at `start` ends: after its closing quote or bracket; at
+    the line's end if it never closes."""
+    if start >= len(text):
+        return start
+    opening = text[start]
+    if opening not in '"{[':
+        scalar = _SCALAR.match(text, start)
+        return scalar.end() if scalar else start
+    depth = 0
+    in_string = opening == '"'
+    index = start + 1
+    while index < len(text):
+        char = text[index]
+        if in_string:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                in_string = False
+                if opening == '"':
+                    return index + 1
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            if depth == 0:
+                return index + 1
+            depth -= 1
+        index += 1
+    line_end = text.find("\n", start)
+    return len(text) if line_end == -1 else line_end
+
+
+def _joined_data_redacted(lines: list[str], redact: Callable[[str], str]) -> list[str]:
+    """`lines` of an SSE stream, with the data of each event that spans several `data:` lines
+    redacted as the text a client joins them into (a name on one line, its value on the
+    next); an event left unchanged keeps its lines."""
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        run = index
+        while run < len(lines) and lines[run].removeprefix("\ufeff").startswith("data:"):
+            run += 1
+        if run - index < 2:
+            out.append(lines[index])
+            index += 1
+            continue
+        head = lines[index].partition(":")[0]
+        values = [line.partition(":")[2] for line in lines[index:run]]
+        space = " " if all(v.startswith(" ") for v in values) else ""
+        joined = "\n".join(v[len(space) :] for v in values)
+        redacted = redact(joined)
+        if redacted == joined:
+            out += lines[index:run]
+        else:
+            first, *rest = redacted.split("\n")
+            out.append(f"{head}:{space}{first}")  # the first keeps a BOM before it
+            out += [f"data:{space}{part}" for part in rest]
+        index = run
+    return out
+
+
+def _decoded(body: bytes) -> tuple[str, Callable[[str], bytes]]:
+    """A body as text, in the encoding JSON detects (RFC 8259's rule, as Elasticsearch reads
+    it), and how to encode its redacted text back the same way."""
+    encoding = json.detect_encoding(body)
+    if encoding != "utf-8":
+        try:
+            text = body.decode(encoding)
+        except UnicodeDecodeError:
+            pass  # not text in it after all: read as UTF-8 below, its odd bytes kept
+        else:
+            if encoding in ("utf-16", "utf-32"):  # with a BOM, which decoding dropped
+                width = 2 if encoding == "utf-16" else 4
+                bom = body[:width]
+                order = "-be" if bom[0] in (0x00, 0xFE) else "-le"
+                return text, lambda redacted: bom + redacted.encode(encoding + order, _PASS)
+            return text, lambda redacted: redacted.encode(encoding, _PASS)
+    try:
+        return body.decode("utf-8"), _utf8
+    except UnicodeDecodeError:
+        return body.decode("utf-8", "surrogateescape"), _with_odd_bytes
+
+
+_PASS = "surrogatepass"  # lone surrogates are legal in JSON escapes
+
+
+def _with_odd_bytes(text: str) -> bytes:
+    """Text read with its non-UTF-8 bytes escaped, as those bytes again."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape as well
+        return text.encode("utf-8", _PASS)
 
 
 _redacted_short_text = functools.lru_cache(maxsize=4096)(_redacted_text)
@@ -323,7 +475,7 @@ def _unique(key: str, taken: dict[str, Any]) -> str:
 
 def _utf8(text: str) -> bytes:
     """Text as bytes, lone surrogates (legal in JSON escapes) included."""
-    return text.encode("utf-8", "surrogatepass")
+    return text.encode("utf-8", _PASS)
 
 
 def _is_json(line: str) -> bool:
@@ -332,6 +484,14 @@ def _is_json(line: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_word_map(value: Any) -> bool:
+    """Whether `value` maps words to weights, as a sparse embedding does."""
+    return isinstance(value, dict) and all(
+        isinstance(weight, (int, float)) and not isinstance(weight, bool)
+        for weight in value.values()
+    )
 
 
 def _blank(value: Any) -> Any:

@@ -203,13 +203,14 @@ def open_cassette(
     Raises `CassetteError` for an unreadable file and `ValueError` for an invalid setting.
     """
     cassette = Cassette(path, record_mode=record_mode, matchers=matchers)
-    recorder = Recorder(upstream, api_key=upstream_api_key) if upstream else None
+    redactor = Redactor(tuple(redaction))
+    recorder = Recorder(upstream, api_key=upstream_api_key, redactor=redactor) if upstream else None
     return CassetteEngine(
         cassette,
         fallback=fallback,
         timing=parse_timing(timing),
         recorder=recorder,
-        redactor=Redactor(tuple(redaction)),
+        redactor=redactor,
         before_record=before_record,
         brief_misses=brief_misses,
         drift=drift,

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import time
+import zlib
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 
 from mockinfer.cassette.format import RecordedEvent, RecordedResponse
+from mockinfer.cassette.redact import Redactor
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
 
@@ -52,6 +55,7 @@ class Forwarded:
     headers: tuple[tuple[str, str], ...]
     _response: aiohttp.ClientResponse
     _started: float
+    _redactor: Redactor
     events: list[RecordedEvent] = field(default_factory=list)
     body: bytes = b""
 
@@ -66,9 +70,11 @@ class Forwarded:
         Raises `EsError` 502 when the upstream's body cannot be read (a broken encoding, a
         connection lost halfway).
         """
+        decoder = self._decoder()
         try:
-            self.body = await self._response.read()
-        except (aiohttp.ClientError, OSError) as exc:
+            body = await self._response.read()
+            self.body = decoder.decompress(body) + decoder.flush() if decoder else body
+        except (aiohttp.ClientError, OSError, zlib.error) as exc:
             raise self._broken(exc) from None
         finally:
             self._response.release()
@@ -80,18 +86,29 @@ class Forwarded:
         Raises `EsError` 502 when the upstream's stream breaks.
         """
         buffer = b""
+        decoder = self._decoder()
         try:
             async for chunk in self._response.content.iter_any():
-                buffer += chunk
+                buffer += decoder.decompress(chunk) if decoder else chunk
                 while (end := buffer.find(b"\n\n")) != -1:
                     event, buffer = buffer[: end + 2], buffer[end + 2 :]
                     yield self._keep(event)
             if buffer:
                 yield self._keep(buffer)
-        except (aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientError, OSError, zlib.error) as exc:
             raise self._broken(exc) from None
         finally:
             self._response.release()
+
+    def _decoder(self) -> Any:
+        """A decompressor for the encodings aiohttp leaves encoded (`x-gzip`, `x-deflate`):
+        the recording keeps bodies decoded and drops `Content-Encoding`."""
+        encoding = self._response.headers.get("Content-Encoding", "").lower()
+        if encoding == "x-gzip":
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if encoding == "x-deflate":
+            return zlib.decompressobj()
+        return None
 
     def _broken(self, exc: BaseException) -> EsError:
         url = self._response.url.with_query(None)
@@ -99,7 +116,7 @@ class Forwarded:
             502,
             "mockinfer_upstream_exception",
             f"mockinfer could not read the upstream's answer to record it from {url}: "
-            f"{exc or type(exc).__name__}",
+            f"{failure(exc, self._redactor)}",
         )
 
     def _keep(self, event: bytes) -> bytes:
@@ -113,10 +130,26 @@ class Forwarded:
         return RecordedResponse(self.status, self.headers, self.body, events)
 
 
+def failure(exc: BaseException, redactor: Redactor) -> str:
+    """What went wrong upstream, fit for an error reason and a test's failure: without the
+    URL aiohttp names (its query may carry a key) or the bytes of a malformed answer's head
+    that it quotes (a header line may carry one too), and redacted."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        described = str(exc.message).split("\n", 1)[0].rstrip(": ")
+        text = f"{exc.status}, {described}" if exc.status else described
+    elif isinstance(exc, aiohttp.InvalidURL):
+        text = "an invalid URL"
+    else:
+        text = str(exc)
+    return redactor.text(text or type(exc).__name__)
+
+
 class Recorder:
     """Forwards requests to one upstream cluster; one connection pool per server loop."""
 
-    def __init__(self, upstream: str, *, api_key: str | None = None) -> None:
+    def __init__(
+        self, upstream: str, *, api_key: str | None = None, redactor: Redactor | None = None
+    ) -> None:
         parts = urlsplit(upstream)
         # Credentials in the URL become a Basic header, never part of a recorded URI.
         self._basic: str | None = None
@@ -126,6 +159,7 @@ class Recorder:
         host = parts.netloc.rpartition("@")[2]
         self.upstream = urlunsplit(parts._replace(netloc=host)).rstrip("/")
         self.api_key = api_key
+        self._redactor = redactor or Redactor()
         self._session: aiohttp.ClientSession | None = None
 
     async def forward(
@@ -168,13 +202,14 @@ class Recorder:
                 502,
                 "mockinfer_upstream_exception",
                 f"mockinfer could not reach the upstream {self.upstream} to record "
-                f"{method} {urlsplit(path_qs).path}: {exc or type(exc).__name__}",
+                f"{method} {urlsplit(path_qs).path}: {failure(exc, self._redactor)}",
             ) from None
         return Forwarded(
             status=response.status,
             headers=end_to_end(response.headers.items()),
             _response=response,
             _started=started,
+            _redactor=self._redactor,
         )
 
     async def close(self) -> None:

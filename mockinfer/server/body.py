@@ -34,8 +34,8 @@ async def read_body(request: web.Request) -> bytes:
         raise _too_large(length or state.max_body_bytes + 1, state.max_body_bytes) from None
     if raw:
         _check_content_type(request.headers.get("Content-Type"))
-        encoding = request.headers.get("Content-Encoding", "").lower()
-        if encoding in ("gzip", "deflate"):
+        encoding = request.headers.get("Content-Encoding", "").lower().removeprefix("x-")
+        if encoding in ("gzip", "deflate"):  # and x-gzip, x-deflate, as ES's HTTP layer takes
             raw = _decompress(raw, encoding, state.max_body_bytes)
     exchange.raw_body = raw
     return raw

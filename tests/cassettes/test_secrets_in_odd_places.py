@@ -1,0 +1,213 @@
+"""Secrets where a simple reading misses them: odd encodings, JSON the parser refuses, names
+and shapes of credentials in headers and text, an event's data over several lines, and the
+messages a broken upstream leads to."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockinfer import MockInferServer
+from mockinfer.cassette.redact import Redactor
+from tests.server.http import JSON, raw_request
+
+SECRET = "PLANTEDzz9Qx7"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Token", SECRET)],
+        [("Key", SECRET)],
+        [("Authorization", f"{SECRET} v2")],  # no scheme: the first word is the credential
+        [("Location", f"https://{SECRET}@git.example/repo")],
+    ],
+)
+def test_headers_lose_bare_tokens_and_unknown_schemes(headers: list[tuple[str, str]]) -> None:
+    assert SECRET not in str(Redactor().headers(headers))
+
+
+def test_known_auth_schemes_are_kept_for_readability() -> None:
+    redacted = Redactor().headers([("Authorization", f"ApiKey {SECRET}")])
+    assert redacted == [("Authorization", "ApiKey REDACTED")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"rejected header Authorization: ApiKey {SECRET}1234567",
+        "rejected Basic dXNlcjpwYXNzd29yZA== for user",
+        f"clone https://{SECRET}@git.example/repo",
+    ],
+)
+def test_credentials_quoted_in_text_are_replaced(text: str) -> None:
+    redacted = Redactor().text(text)
+    assert SECRET not in redacted and "dXNlcjpwYXNzd29yZA" not in redacted
+
+
+def test_words_after_basic_are_not_taken_for_a_credential() -> None:
+    text = "Basic Understanding of the basic configuration"
+    assert Redactor().text(text) == text
+
+
+def test_a_credential_shaped_query_value_is_replaced_whatever_its_name() -> None:
+    key = "sk-proj-" + "Q" * 30
+    uri = Redactor().uri(f"http://127.0.0.1:9200/_inference/completion/x?q={key}&n=1")
+    assert key not in uri and uri.endswith("?q=REDACTED&n=1")
+
+
+def test_only_maps_of_weights_are_kept_as_token_weights() -> None:
+    body = json.dumps({"embedding": {"api_key": SECRET, "cat": 0.5}}).encode()
+    assert SECRET.encode() not in Redactor().body(body)
+
+
+def _planted(encoding: str) -> bytes:
+    return json.dumps({"input": "café", "api_key": SECRET}, ensure_ascii=False).encode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        (_planted("utf-16-le"), "utf-16-le"),  # no BOM: JSON's rule still tells it
+        (_planted("utf-16-be"), "utf-16-be"),
+        (codecs.BOM_UTF16_BE + _planted("utf-16-be"), "utf-16"),
+        (_planted("utf-32"), "utf-32"),
+        (codecs.BOM_UTF8 + _planted("utf-8"), "utf-8-sig"),
+    ],
+    ids=["utf-16-le", "utf-16-be", "utf-16-bom", "utf-32-bom", "utf-8-bom"],
+)
+def test_json_in_any_encoding_it_may_come_in_keeps_that_encoding(
+    body: bytes, encoding: str
+) -> None:
+    redacted = Redactor().body(body)
+    assert redacted[:4] == body[:4]  # a BOM, or the byte order, kept
+    assert json.loads(redacted.decode(encoding)) == {"input": "café", "api_key": "REDACTED"}
+
+
+def test_bytes_that_are_not_utf8_stay_as_they_are_around_what_is_replaced() -> None:
+    body = b'{"input": "caf\xe9", "api_key": "' + SECRET.encode() + b'"}'
+    assert Redactor().body(body) == b'{"input":"caf\xe9","api_key":"REDACTED"}'
+    stream = b'data: {"delta": "\xff", "session_token": "' + SECRET.encode() + b'"}\n\n'
+    assert Redactor().stream(stream) == b'data: {"delta":"\xff","session_token":"REDACTED"}\n\n'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"input": "x", // a comment\n "secret_parameters": {"x": "' + SECRET.encode() + b'"}}',
+        b'{"input": "x", /* c */ "api_keys": ["' + SECRET.encode() + b'", "two"]}',
+        b'{"input": "x", /* c */ "password": 27182818}',
+        b'{"input": "x", /* c */ "api\\u005fkey": "' + SECRET.encode() + b'"}',
+        b"[" * 1500 + b'{"secret_settings": {"x": "' + SECRET.encode() + b'"}}' + b"]" * 1500,
+    ],
+    ids=["object", "array", "number", "escaped-name", "too-deep-to-parse"],
+)
+def test_json_the_parser_refuses_loses_every_kind_of_value_under_a_secret_name(
+    body: bytes,
+) -> None:
+    redacted = Redactor().body(body)
+    assert SECRET.encode() not in redacted and b"27182818" not in redacted
+    assert b'"input": "x"' in redacted or b'{"secret_settings": "REDACTED"}' in redacted
+
+
+def test_flags_under_secret_names_are_kept_in_text_too() -> None:
+    text = '{"use_api_key": true, "token_id": null /* c */}'
+    assert Redactor().text(text) == text
+
+
+def test_json_quoted_inside_a_string_loses_its_secrets() -> None:
+    reason = "failed to parse: " + json.dumps({"input": json.dumps({"password": SECRET})})
+    twice = "provider said " + json.dumps(json.dumps({"api_key": SECRET, "n": 1}))
+    for text in (reason, twice):
+        body = json.dumps({"error": {"reason": text}}).encode()
+        assert SECRET.encode() not in Redactor().body(body)
+
+
+def test_an_event_whose_data_spans_lines_is_redacted_as_a_client_joins_it() -> None:
+    stream = (
+        b'data: {"completion": [{"delta": "x"}], "api_key":\ndata: "' + SECRET.encode() + b'"}\n\n'
+        b'data: {"secret": {\ndata: "nested": "' + SECRET.encode() + b'"}}\n\n'
+        b'data: {"completion": [{"delta": "kept"}],\ndata: "n": 1}\n\n'
+    )
+    redacted = Redactor().stream(stream)
+    assert SECRET.encode() not in redacted
+    assert redacted.endswith(b'data: {"completion": [{"delta": "kept"}],\ndata: "n": 1}\n\n')
+    first_event = b"\n".join(
+        line.removeprefix(b"data: ") for line in redacted.split(b"\n\n")[0].split(b"\n")
+    )
+    assert json.loads(first_event) == {"completion": [{"delta": "x"}], "api_key": "REDACTED"}
+
+
+def _upstream_answering(answer: bytes) -> type[socketserver.BaseRequestHandler]:
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)
+            self.request.sendall(answer)
+
+    return Handler
+
+
+@pytest.fixture
+def raw_upstream(request: pytest.FixtureRequest) -> Iterator[str]:
+    with socketserver.TCPServer(("127.0.0.1", 0), _upstream_answering(request.param)) as upstream:
+        threading.Thread(target=upstream.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{upstream.server_address[1]}"
+        upstream.shutdown()
+
+
+@pytest.mark.parametrize(
+    "raw_upstream",
+    [
+        f"HTTP/1.1 2x0 {SECRET}\r\nContent-Length: 0\r\n\r\n".encode(),
+        f"HTTP/1.1 200 OK\r\nBad Name {SECRET}: v\r\nContent-Length: 0\r\n\r\n".encode(),
+        f"HTTP/1.1 200 OK\r\nContent-Length: {SECRET}\r\n\r\n".encode(),
+    ],
+    ids=["status-line", "header-name", "content-length"],
+    indirect=True,
+)
+def test_a_malformed_upstream_answer_is_named_without_its_bytes_or_the_query(
+    server: MockInferServer, raw_upstream: str, tmp_path: Path
+) -> None:
+    path = f"/_inference/completion/x?api_key={SECRET}q"
+    with server.use_cassette(tmp_path / "c.yaml", record_mode="all", upstream=raw_upstream):
+        resp = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    (failure,) = server.take_failures()
+    assert resp.status == 502
+    assert "could not reach the upstream" in resp.json()["error"]["reason"]
+    for told in (resp.body.decode(), str(failure)):
+        assert SECRET not in told
+
+
+@pytest.mark.parametrize(
+    "raw_upstream",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: x-gzip\r\n"
+        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(gzip.compress(_planted("utf-8")))
+        + gzip.compress(_planted("utf-8"))
+    ],
+    indirect=True,
+)
+def test_x_gzip_bodies_are_recorded_decoded_and_redacted(
+    server: MockInferServer, raw_upstream: str, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "x-gzip.yaml"
+    request_body = gzip.compress(json.dumps({"input": "x", "api_key": SECRET}).encode())
+    headers = {**JSON, "Content-Encoding": "x-gzip"}
+    with server.use_cassette(cassette, record_mode="all", upstream=raw_upstream):
+        recorded = raw_request(
+            server.url, "POST", "/_inference/completion/x", request_body, headers
+        )
+    assert recorded.status == 200 and recorded.json()["api_key"] == SECRET
+    assert SECRET not in cassette.read_text()
+    with server.use_cassette(cassette):
+        replayed = raw_request(
+            server.url, "POST", "/_inference/completion/x", request_body, headers
+        )
+    assert replayed.json() == {"input": "café", "api_key": "REDACTED"}
