@@ -113,6 +113,8 @@ _ESCAPED_PAIR = re.compile(
     r'(?P<lead>\\"(?P<name>[^"\\]{1,100})\\"\s*:\s*)'
     r'(?P<value>\\"(?:[^"\\]|\\[^"])*\\"|[^,}\]\s\\"]+)'
 )
+#: What changes the state of a scan through a JSON value.
+_STRUCTURE = re.compile(r'["\\{}\[\]]')
 #: A value that is not a string, an object or an array: up to what ends it.
 _SCALAR = re.compile(r"[^,}\]\s]+")
 #: `name=value` after `?` or `&`, as an echoed URL carries it.
@@ -369,7 +371,8 @@ def _value_end(text: str, start: int) -> int:
     depth = 0
     in_string = opening == '"'
     index = start + 1
-    while index < len(text):
+    while (found := _STRUCTURE.search(text, index)) is not None:  # C skips the plain runs
+        index = found.start()
         char = text[index]
         if in_string:
             if char == "\\":
