@@ -97,13 +97,10 @@ _CREDENTIAL_SHAPES = (
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     re.compile(r"(?i)(?<=\bbearer )[A-Za-z0-9._~+/\-]{12,}=*"),
     re.compile(r"(?i)(?<=\bapikey )[A-Za-z0-9._~+/\-]{16,}=*"),
-    # Base64 of `user:password`: two capitals and a small letter at least, so that words
-    # after "basic" ("Basic Understanding") are not taken for one.
-    re.compile(
-        r"(?<=\bBasic )(?=[A-Za-z0-9+/]*[A-Z][A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
-        r"[A-Za-z0-9+/]{8,}={0,2}"
-    ),
-    re.compile(r"(?<=://)[^/\s@\"'<>]+(?=@)"),  # user info: a password, or a token alone
+    # Base64 of `user:password`: twelve characters at least, a digit, `+`, `/` or padding among
+    # them, so that a word after "Basic" ("Basic JavaScript") is not taken for one.
+    re.compile(r"(?<=\bBasic )(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}"),
+    re.compile(r"(?<=://)[^/?#\s@\"'<>]+(?=@)"),  # user info: a password, or a token alone
 )
 #: A quoted name and its colon in text that is not strict JSON (escapes allowed in the name).
 _JSON_NAME = re.compile(r'"(?P<name>(?:[^"\\\n]|\\.){1,100})"\s*:\s*')
@@ -346,6 +343,8 @@ def _redacted_pairs(text: str, extra: frozenset[str]) -> str:
             continue
         pieces += (text[kept_up_to:start], f'"{REDACTED}"')
         kept_up_to = end
+        if end == len(text):
+            break
     return "".join(pieces) + text[kept_up_to:] if pieces else text
 
 
@@ -361,7 +360,8 @@ def _unescaped(name: str) -> str:
 
 def _value_end(text: str, start: int) -> int:
     """Where the value that starts at `start` ends: after its closing quote or bracket; at
-    the line's end if it never closes."""
+    the text's end if it never closes (what follows an open secret is taken for part of it,
+    and a text of many such values is scanned once)."""
     if start >= len(text):
         return start
     opening = text[start]
@@ -390,8 +390,7 @@ def _value_end(text: str, start: int) -> int:
                 return index + 1
             depth -= 1
         index += 1
-    line_end = text.find("\n", start)
-    return len(text) if line_end == -1 else line_end
+    return len(text)
 
 
 def _joined_data_redacted(lines: list[str], redact: Callable[[str], str]) -> list[str]:

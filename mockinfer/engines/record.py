@@ -8,6 +8,7 @@ was forwarded is kept, so a replay reproduces the time to first event and every 
 from __future__ import annotations
 
 import base64
+import re
 import time
 import zlib
 from collections.abc import AsyncGenerator, Iterable
@@ -135,7 +136,9 @@ def failure(exc: BaseException, redactor: Redactor) -> str:
     URL aiohttp names (its query may carry a key) or the bytes of a malformed answer's head
     that it quotes (a header line may carry one too), and redacted."""
     if isinstance(exc, aiohttp.ClientResponseError):
-        described = str(exc.message).split("\n", 1)[0].rstrip(": ")
+        # The description alone: aiohttp quotes the offending bytes after it, on the next line
+        # (its C parser) or after a colon or a quote (its Python one).
+        described = re.split(r"[:'\"\n]", str(exc.message), maxsplit=1)[0].strip()
         text = f"{exc.status}, {described}" if exc.status else described
     elif isinstance(exc, aiohttp.InvalidURL):
         text = "an invalid URL"

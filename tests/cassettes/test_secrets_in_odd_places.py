@@ -52,9 +52,20 @@ def test_credentials_quoted_in_text_are_replaced(text: str) -> None:
     assert SECRET not in redacted and "dXNlcjpwYXNzd29yZA" not in redacted
 
 
-def test_words_after_basic_are_not_taken_for_a_credential() -> None:
-    text = "Basic Understanding of the basic configuration"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Basic Understanding of the basic configuration, Basic JavaScript, Basic PowerShell",
+        "write to https://example.com/form?email=bob@example.org",
+    ],
+)
+def test_words_that_only_look_like_credentials_are_kept(text: str) -> None:
     assert Redactor().text(text) == text
+
+
+def test_a_secret_value_that_never_closes_takes_the_rest_of_the_text() -> None:
+    text = '{"input": "x", /* c */ "api_keys": [\n"' + SECRET + '",\n"input": "y"\n'
+    assert Redactor().text(text) == '{"input": "x", /* c */ "api_keys": "REDACTED"'
 
 
 def test_a_credential_shaped_query_value_is_replaced_whatever_its_name() -> None:
