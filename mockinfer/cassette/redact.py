@@ -197,7 +197,10 @@ class Redactor:
     def uri(self, uri: str) -> str:
         """The URI without user info or credential shapes in its path, and with secret query
         parameter values replaced (`&` and `;` both separate parameters)."""
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # not a URL Python can split (`http://[x]/`): judged as text
+            return self.text(uri)
         if "@" in parts.netloc:
             parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
             uri = urlunsplit(parts)
@@ -256,7 +259,10 @@ class Redactor:
         except (ValueError, RecursionError):  # not JSON, or too deep to walk: judged as text
             lines = text.split("\n")
             if len(lines) > 1 and all(_is_json(line) for line in lines if line.strip()):
-                return "\n".join(self._json_text(line) for line in lines)
+                try:
+                    return "\n".join(self._json_text(line) for line in lines)
+                except RecursionError:
+                    pass  # a line too deep to walk: the whole is judged as text
             return self.text(text)
         if not changed:
             return text
@@ -483,7 +489,7 @@ def _utf8(text: str) -> bytes:
 def _is_json(line: str) -> bool:
     try:
         json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 

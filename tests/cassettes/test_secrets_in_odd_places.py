@@ -222,3 +222,9 @@ def test_x_gzip_bodies_are_recorded_decoded_and_redacted(
             server.url, "POST", "/_inference/completion/x", request_body, headers
         )
     assert replayed.json() == {"input": "café", "api_key": "REDACTED"}
+
+
+def test_what_cannot_be_walked_or_split_is_judged_as_text() -> None:
+    deep = b"[" * 600 + b"]" * 600 + b'\n{"api_key": "' + SECRET.encode() + b'"}'
+    assert SECRET.encode() not in Redactor().body(deep)
+    assert Redactor().uri(f"http://[x]/?api_key={SECRET}") == "http://[x]/?api_key=REDACTED"
