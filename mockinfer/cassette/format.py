@@ -267,12 +267,12 @@ def interaction_from_dict(raw: Any, index: int) -> Interaction:
     body_mapping = resp.get("body")
     raw_body = body_mapping.get("string") if isinstance(body_mapping, dict) else body_mapping
     body_where = f"{where}.response.body.string"
-    if extension.get("layout") == "compact-json":
-        laid_out = raw_body if isinstance(raw_body, str) else _as_bytes(raw_body, body_where)
-        text = laid_out if isinstance(laid_out, str) else laid_out.decode("utf-8")
-        body = compact(text).encode("utf-8")
-    else:
+    if extension.get("layout") != "compact-json":
         body = _as_bytes(raw_body, body_where)
+    elif isinstance(raw_body, str):  # laid out as text: compacted without encoding it first
+        body = compact(raw_body).encode("utf-8")
+    else:
+        body = compact(_as_bytes(raw_body, body_where).decode("utf-8")).encode("utf-8")
     events = extension.get("events")
     return Interaction(
         request=RecordedRequest(

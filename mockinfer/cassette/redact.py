@@ -20,12 +20,15 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from mockinfer.cassette.charsets import decoded
+from mockinfer.cassette.lenient import replace_values
 from mockinfer.wire.services import SECRET_SETTINGS
+from mockinfer.wire.sse import map_joined_data
 
 REDACTED = "REDACTED"
 _AUTH_SCHEME = re.compile(r"^\s*([\w-]+)\s+\S")
@@ -102,18 +105,6 @@ _CREDENTIAL_SHAPES = (
     re.compile(r"(?<=\bBasic )(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}"),
     re.compile(r"(?<=://)[^/?#\s@\"'<>]+(?=@)"),  # user info: a password, or a token alone
 )
-#: A quoted name and its colon in text that is not strict JSON (escapes allowed in the name).
-_JSON_NAME = re.compile(r'"(?P<name>(?:[^"\\\n]|\\.){1,100})"\s*:\s*')
-#: A `\\"name\\": value` pair of JSON quoted inside a JSON string (an answer that echoes a
-#: request body in an error's reason), its value a string or a scalar.
-_ESCAPED_PAIR = re.compile(
-    r'(?P<lead>\\"(?P<name>[^"\\]{1,100})\\"\s*:\s*)'
-    r'(?P<value>\\"(?:[^"\\]|\\[^"])*\\"|[^,}\]\s\\"]+)'
-)
-#: What changes the state of a scan through a JSON value.
-_STRUCTURE = re.compile(r'["\\{}\[\]]')
-#: A value that is not a string, an object or an array: up to what ends it.
-_SCALAR = re.compile(r"[^,}\]\s]+")
 #: `name=value` after `?` or `&`, as an echoed URL carries it.
 _QUERY_PAIR = re.compile(
     r"(?P<lead>(?:^|(?<=[?&;\s,(\[]))(?P<name>[A-Za-z0-9_.%\-]{1,60})\s*=\s*\"?)"
@@ -229,7 +220,7 @@ class Redactor:
         """
         if not body:
             return body
-        text, encode = _decoded(body)
+        text, encode = decoded(body)
         redacted = self._document(text)
         return body if redacted == text else encode(redacted)
 
@@ -239,8 +230,8 @@ class Redactor:
         line as a body, and every other line (event names, ids, comments) as text."""
         if not body:
             return body
-        text, encode = _decoded(body)
-        lines = _joined_data_redacted(text.split("\n"), self.text)
+        text, encode = decoded(body)
+        lines = map_joined_data(text.split("\n"), self.text)
         for i, line in enumerate(lines):
             head, colon, value = line.partition(":")
             if colon and head.removeprefix("\ufeff") == "data":
@@ -322,143 +313,10 @@ def _redacted_text(text: str, extra: frozenset[str]) -> str:
             return match.group("lead") + REDACTED
         return match.group(0)
 
-    def escaped(match: re.Match[str]) -> str:
-        if match["value"] in ("true", "false", "null") or not is_secret_name(match["name"], extra):
-            return match.group(0)
-        return f'{match["lead"]}\\"{REDACTED}\\"'
+    def secret(name: str) -> bool:
+        return is_secret_name(name, extra)
 
-    if '\\"' in text:
-        text = _ESCAPED_PAIR.sub(escaped, text)
-    return _shaped(_QUERY_PAIR.sub(query, _redacted_pairs(text, extra)))
-
-
-def _redacted_pairs(text: str, extra: frozenset[str]) -> str:
-    """Text with the value of every `"name": value` pair whose name is a secret's replaced,
-    whatever the value: a string, a number, an object or an array (`true`, `false` and
-    `null` are no credentials)."""
-    if '"' not in text:
-        return text
-    pieces: list[str] = []
-    kept_up_to = 0
-    for match in _JSON_NAME.finditer(text):
-        start = match.end()
-        if match.start() < kept_up_to or not is_secret_name(_unescaped(match["name"]), extra):
-            continue
-        end = _value_end(text, start)
-        if text[start:end] in ("", "true", "false", "null", f'"{REDACTED}"'):
-            continue
-        pieces += (text[kept_up_to:start], f'"{REDACTED}"')
-        kept_up_to = end
-        if end == len(text):
-            break
-    return "".join(pieces) + text[kept_up_to:] if pieces else text
-
-
-def _unescaped(name: str) -> str:
-    if "\\" not in name:
-        return name
-    try:
-        decoded: str = json.loads(f'"{name}"')
-    except ValueError:
-        return name
-    return decoded
-
-
-def _value_end(text: str, start: int) -> int:
-    """Where the value that starts at `start` ends: after its closing quote or bracket; at
-    the text's end if it never closes (what follows an open secret is taken for part of it,
-    and a text of many such values is scanned once)."""
-    if start >= len(text):
-        return start
-    opening = text[start]
-    if opening not in '"{[':
-        scalar = _SCALAR.match(text, start)
-        return scalar.end() if scalar else start
-    depth = 0
-    in_string = opening == '"'
-    index = start + 1
-    while (found := _STRUCTURE.search(text, index)) is not None:  # C skips the plain runs
-        index = found.start()
-        char = text[index]
-        if in_string:
-            if char == "\\":
-                index += 1
-            elif char == '"':
-                in_string = False
-                if opening == '"':
-                    return index + 1
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            if depth == 0:
-                return index + 1
-            depth -= 1
-        index += 1
-    return len(text)
-
-
-def _joined_data_redacted(lines: list[str], redact: Callable[[str], str]) -> list[str]:
-    """`lines` of an SSE stream, with the data of each event that spans several `data:` lines
-    redacted as the text a client joins them into (a name on one line, its value on the
-    next); an event left unchanged keeps its lines."""
-    out: list[str] = []
-    index = 0
-    while index < len(lines):
-        run = index
-        while run < len(lines) and lines[run].removeprefix("\ufeff").startswith("data:"):
-            run += 1
-        if run - index < 2:
-            out.append(lines[index])
-            index += 1
-            continue
-        head = lines[index].partition(":")[0]
-        values = [line.partition(":")[2] for line in lines[index:run]]
-        space = " " if all(v.startswith(" ") for v in values) else ""
-        joined = "\n".join(v[len(space) :] for v in values)
-        redacted = redact(joined)
-        if redacted == joined:
-            out += lines[index:run]
-        else:
-            first, *rest = redacted.split("\n")
-            out.append(f"{head}:{space}{first}")  # the first keeps a BOM before it
-            out += [f"data:{space}{part}" for part in rest]
-        index = run
-    return out
-
-
-def _decoded(body: bytes) -> tuple[str, Callable[[str], bytes]]:
-    """A body as text, in the encoding JSON detects (RFC 8259's rule, as Elasticsearch reads
-    it), and how to encode its redacted text back the same way."""
-    encoding = json.detect_encoding(body)
-    if encoding != "utf-8":
-        try:
-            text = body.decode(encoding)
-        except UnicodeDecodeError:
-            pass  # not text in it after all: read as UTF-8 below, its odd bytes kept
-        else:
-            if encoding in ("utf-16", "utf-32"):  # with a BOM, which decoding dropped
-                width = 2 if encoding == "utf-16" else 4
-                bom = body[:width]
-                order = "-be" if bom[0] in (0x00, 0xFE) else "-le"
-                return text, lambda redacted: bom + redacted.encode(encoding + order, _PASS)
-            return text, lambda redacted: redacted.encode(encoding, _PASS)
-    try:
-        return body.decode("utf-8"), _utf8
-    except UnicodeDecodeError:
-        return body.decode("utf-8", "surrogateescape"), _with_odd_bytes
-
-
-_PASS = "surrogatepass"  # lone surrogates are legal in JSON escapes
-
-
-def _with_odd_bytes(text: str) -> bytes:
-    """Text read with its non-UTF-8 bytes escaped, as those bytes again."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate from a JSON escape as well
-        return text.encode("utf-8", _PASS)
+    return _shaped(_QUERY_PAIR.sub(query, replace_values(text, secret, REDACTED)))
 
 
 _redacted_short_text = functools.lru_cache(maxsize=4096)(_redacted_text)
@@ -479,11 +337,6 @@ def _unique(key: str, taken: dict[str, Any]) -> str:
     while f"{key}-{number}" in taken:
         number += 1
     return f"{key}-{number}"
-
-
-def _utf8(text: str) -> bytes:
-    """Text as bytes, lone surrogates (legal in JSON escapes) included."""
-    return text.encode("utf-8", _PASS)
 
 
 def _is_json(line: str) -> bool:

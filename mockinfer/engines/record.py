@@ -13,7 +13,6 @@ import time
 import zlib
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
@@ -101,7 +100,7 @@ class Forwarded:
         finally:
             self._response.release()
 
-    def _decoder(self) -> Any:
+    def _decoder(self) -> zlib._Decompress | None:
         """A decompressor for the encodings aiohttp leaves encoded (`x-gzip`, `x-deflate`):
         the recording keeps bodies decoded and drops `Content-Encoding`."""
         encoding = self._response.headers.get("Content-Encoding", "").lower()
@@ -132,16 +131,15 @@ class Forwarded:
 
 
 def failure(exc: BaseException, redactor: Redactor) -> str:
-    """What went wrong upstream, fit for an error reason and a test's failure: without the
-    URL aiohttp names (its query may carry a key) or the bytes of a malformed answer's head
-    that it quotes (a header line may carry one too), and redacted."""
+    """What went wrong upstream, fit for an error reason and a test's failure, redacted (a
+    URL quoted in it loses its secret query values). A response error is named without the
+    URL aiohttp adds or the bytes of a malformed head that it quotes (a header line may
+    carry a key too)."""
     if isinstance(exc, aiohttp.ClientResponseError):
         # The description alone: aiohttp quotes the offending bytes after it, on the next line
         # (its C parser) or after a colon or a quote (its Python one).
         described = re.split(r"[:'\"\n]", str(exc.message), maxsplit=1)[0].strip()
         text = f"{exc.status}, {described}" if exc.status else described
-    elif isinstance(exc, aiohttp.InvalidURL):
-        text = "an invalid URL"
     else:
         text = str(exc)
     return redactor.text(text or type(exc).__name__)

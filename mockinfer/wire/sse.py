@@ -8,6 +8,7 @@ and a blank line. The stream ends with a `[DONE]` message event; a failure ends 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,3 +100,32 @@ def decode_events(stream: bytes) -> list[SseEvent]:
         raw = block.replace(b"\n", b"\r\n") if crlf else block
         events.append(SseEvent(event=event, data="\n".join(data_lines), raw=raw))
     return events
+
+
+def map_joined_data(lines: list[str], transform: Callable[[str], str]) -> list[str]:
+    """`lines` of a stream, with the data of each event that spans several `data:` lines
+    passed through `transform` as the text a client joins them into; an event whose data
+    `transform` leaves unchanged keeps its lines."""
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        run = index
+        while run < len(lines) and lines[run].removeprefix("\ufeff").startswith("data:"):
+            run += 1
+        if run - index < 2:
+            out.append(lines[index])
+            index += 1
+            continue
+        head = lines[index].partition(":")[0]
+        values = [line.partition(":")[2] for line in lines[index:run]]
+        space = " " if all(v.startswith(" ") for v in values) else ""
+        joined = "\n".join(v[len(space) :] for v in values)
+        changed = transform(joined)
+        if changed == joined:
+            out += lines[index:run]
+        else:
+            first, *rest = changed.split("\n")
+            out.append(f"{head}:{space}{first}")  # the first keeps a BOM before it
+            out += [f"data:{space}{part}" for part in rest]
+        index = run
+    return out

@@ -9,6 +9,7 @@ import gzip
 import json
 import socketserver
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,3 +229,32 @@ def test_what_cannot_be_walked_or_split_is_judged_as_text() -> None:
     deep = b"[" * 600 + b"]" * 600 + b'\n{"api_key": "' + SECRET.encode() + b'"}'
     assert SECRET.encode() not in Redactor().body(deep)
     assert Redactor().uri(f"http://[x]/?api_key={SECRET}") == "http://[x]/?api_key=REDACTED"
+
+
+_STREAM = b'data: {"completion": [{"delta": "hi"}], "api_key": "' + SECRET.encode() + b'"}\n\n'
+
+
+@pytest.mark.parametrize(
+    "raw_upstream",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: x-deflate\r\n"
+        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(zlib.compress(_STREAM))
+        + zlib.compress(_STREAM)
+    ],
+    indirect=True,
+)
+def test_x_deflate_streams_are_recorded_decoded_and_redacted(
+    server: MockInferServer, raw_upstream: str, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "x-deflate.yaml"
+    path = "/_inference/completion/x/_stream"
+    with server.use_cassette(cassette, record_mode="all", upstream=raw_upstream):
+        recorded = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    assert recorded.body == _STREAM
+    assert SECRET not in cassette.read_text()
+    with server.use_cassette(cassette):
+        replayed = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    assert json.loads(replayed.body.removeprefix(b"data: ")) == {
+        "completion": [{"delta": "hi"}],
+        "api_key": "REDACTED",
+    }
