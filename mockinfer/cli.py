@@ -206,7 +206,11 @@ def _run_serve(args: argparse.Namespace) -> int:
                 [declared_model(spec) for spec in args.model],
                 CallJournal(limit=SERVE_JOURNAL_CALLS, body_limit=SERVE_JOURNAL_BODY_BYTES),
             ),
-            synthesizer=Synthesizer(seed=args.seed, generators=_generators(_routes(args))),
+            # The helper frees the GIL for a client in the server's process; serve has none,
+            # and there the helper's CPU and pipes cost its clients more than it saves.
+            synthesizer=Synthesizer(
+                seed=args.seed, generators=_generators(_routes(args)), generation_helper=False
+            ),
             provider_api_key=args.provider_api_key or None,
         )
         for rule in load_rules(args.faults) if args.faults is not None else ():

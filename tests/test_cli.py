@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import openai
 import pytest
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
+
+from mockinfer.engines.synthesize import HELPER_AFTER
 
 E5 = ".multilingual-e5-small-elasticsearch"
 
@@ -43,6 +46,25 @@ def test_serve_prints_url_serves_and_stops(serve: subprocess.Popen[str], signum:
     serve.send_signal(signum)
     assert serve.wait(timeout=10) == 0
     assert serve.stderr is not None and "Traceback" not in serve.stderr.read()
+
+
+def test_serve_keeps_embeddings_in_its_own_process(serve: subprocess.Popen[str]) -> None:
+    assert serve.stdout is not None
+    url = serve.stdout.readline().strip()
+
+    async def crowd(round_number: int) -> None:
+        async with AsyncElasticsearch(url, connections_per_node=16) as es:
+            await asyncio.gather(
+                *(
+                    es.inference.text_embedding(inference_id=E5, input=f"text {round_number} {n}")
+                    for n in range(16)
+                )
+            )
+
+    for round_number in range(2 * HELPER_AFTER // 16):  # a test process would start a helper
+        asyncio.run(crowd(round_number))
+    children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
+    assert children == []
 
 
 def test_port_in_use_is_a_clear_error() -> None:

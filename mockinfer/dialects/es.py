@@ -52,6 +52,13 @@ class _EncodedRows:
         self._entries: OrderedDict[int, tuple[np.ndarray, orjson.Fragment]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def remember(self, row: np.ndarray, encoded: bytes) -> None:
+        """Keep `encoded` as the JSON of the read-only `row`."""
+        with self._lock:
+            self._entries[id(row)] = (row, orjson.Fragment(encoded))
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
     def encode(self, row: Any) -> Any:
         if not isinstance(row, np.ndarray):
             return row
@@ -62,16 +69,18 @@ class _EncodedRows:
                 self._entries.move_to_end(key)
                 return entry[1]
         # orjson writes each float32 with its shortest round-trip digits, in C.
-        fragment = orjson.Fragment(orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY))
+        encoded = orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY)
         if not row.flags.writeable:
-            with self._lock:
-                self._entries[key] = (row, fragment)
-                if len(self._entries) > self._size:
-                    self._entries.popitem(last=False)
-        return fragment
+            self.remember(row, encoded)
+        return orjson.Fragment(encoded)
 
 
 _ROWS = _EncodedRows(ENCODED_ROWS)
+
+
+def remember_encoding(row: np.ndarray, encoded: bytes) -> None:
+    """Keep `encoded`, the JSON orjson writes for the read-only `row`, as its encoding."""
+    _ROWS.remember(row, encoded)
 
 
 def encode_vector(row: Any) -> Any:

@@ -76,6 +76,8 @@ def _strings(value: Any) -> tuple[str, ...] | None:
 
 
 _SERIALS = itertools.count(1)
+#: Endpoints whose pick is remembered; more (new endpoint objects per request) start afresh.
+_PICKS_KEPT = 256
 #: The largest magnitude a float32 holds: anything larger would reach the client as null.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -154,6 +156,10 @@ class GeneratorSet:
         self._claims: tuple[dict[str, list[Plugin]], dict[str, list[Plugin]]] | None = None
         self._broken: dict[str, PluginError] = {}
         self._routes: tuple[Route, ...] = ()
+        #: What `pick` answered per endpoint object, while `_version` (bumped by every change
+        #: of routes or generators) stays the same: picking is on every request's path.
+        self._picked: dict[int, tuple[Endpoint, Plugin | None, int]] = {}
+        self._version = 0
 
     def installed(self) -> dict[str, EntryPoint]:
         """The plugins installed in this environment, by name, not loaded."""
@@ -182,6 +188,7 @@ class GeneratorSet:
             self._plugins[name] = plugin
             self._broken.pop(name, None)
             self._claims = None
+            self._version += 1
         return plugin
 
     def load(self, name: str) -> Plugin:
@@ -217,6 +224,7 @@ class GeneratorSet:
                 f"known: {', '.join(known)}"
             )
         self._routes = tuple(routes)
+        self._version += 1
 
     def use(self, routes: Sequence[Route]) -> None:
         """Set `routes` and load each routed plugin now, so that one that cannot load fails
@@ -256,6 +264,17 @@ class GeneratorSet:
 
         Raises `PluginError` when the routed plugin cannot load or does not serve the task.
         """
+        version = self._version
+        picked = self._picked.get(id(endpoint))
+        if picked is not None and picked[0] is endpoint and picked[2] == version:
+            return picked[1]
+        plugin = self._pick(endpoint)
+        if len(self._picked) >= _PICKS_KEPT:
+            self._picked.clear()
+        self._picked[id(endpoint)] = (endpoint, plugin, version)
+        return plugin
+
+    def _pick(self, endpoint: Endpoint) -> Plugin | None:
         claims = self._claims
         if claims is None:
             claims = self._claimed_by()[:2]

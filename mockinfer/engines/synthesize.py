@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from mockinfer.engines import plugins
+from mockinfer.engines.helper import GeneratorHelper, HelperUnavailable
 from mockinfer.engines.plugins import GeneratorSet, Plugin
 from mockinfer.errors import PluginError
 from mockinfer.generators import (
@@ -59,6 +62,14 @@ _MAX_TOKEN_SETTINGS = ("max_tokens", "max_new_tokens", "max_completion_tokens")
 #: Dense vectors kept per server: 4096 vectors of 1536 float32 are about 25 MB.
 VECTOR_CACHE_SIZE = 4096
 
+#: Calls arriving with others that need new vectors before a helper process is started for
+#: them: a suite that sends new texts concurrently only now and then never pays for one.
+HELPER_AFTER = 64
+#: New texts a call may send to the helper; a bigger batch is generated on the server's
+#: thread, where one batch costs far less per text and the cache cannot evict its first rows
+#: before they are read.
+HELPER_BATCH = 256
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -79,6 +90,9 @@ class BoundedCache(Generic[K, V]):
                 self._entries.move_to_end(key)
             return value
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries  # one dict lookup: atomic, and leaves the order alone
+
     def put(self, key: K, value: V) -> V:
         """Store `value`, evicting the least recently used entry when full."""
         with self._lock:
@@ -87,6 +101,20 @@ class BoundedCache(Generic[K, V]):
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return value
+
+
+@dataclass(frozen=True)
+class NewVectors:
+    """Vectors a call needs that are not cached: their cache keys and `dense_array`'s
+    arguments."""
+
+    keys: list[tuple[Any, ...]]
+    arguments: dict[str, Any]
+
+
+def _input_type(call: InferenceInput, settings: Mapping[str, Any]) -> str | None:
+    stored_type = settings.get("input_type")
+    return call.input_type or (stored_type if isinstance(stored_type, str) else None)
 
 
 class Synthesizer:
@@ -98,11 +126,19 @@ class Synthesizer:
         seed: int = DEFAULT_SEED,
         timing: TimingProfile = INSTANT,
         generators: GeneratorSet | None = None,
+        *,
+        generation_helper: bool = True,
     ) -> None:
+        """`generation_helper` lets new texts of calls that arrive together be embedded in a
+        helper process (see `mockinfer.engines.helper`)."""
         self.seed = seed
         self.timing = timing
         self.generators = generators if generators is not None else GeneratorSet()
+        self.generation_helper = generation_helper
         self._vectors: BoundedCache[tuple[Any, ...], np.ndarray] = BoundedCache(VECTOR_CACHE_SIZE)
+        self._helper: GeneratorHelper | None = None
+        self._starting: asyncio.Future[None] | None = None
+        self._crowded = 0
 
     def plugged(self, endpoint: Endpoint) -> bool:
         """Whether a plugin answers `endpoint` (answering may then take a while: the server
@@ -131,8 +167,7 @@ class Synthesizer:
         task = endpoint.task_type
         settings = {**endpoint.task_settings, **call.task_settings}
         if task in (TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING):
-            stored_type = settings.get("input_type")
-            input_type = call.input_type or (stored_type if isinstance(stored_type, str) else None)
+            input_type = _input_type(call, settings)
             vectors = self.dense(endpoint, call.inputs, input_type, settings)
             return DenseEmbeddings(task, endpoint.element_type, tuple(vectors))
         if task is TaskType.SPARSE_EMBEDDING:
@@ -173,6 +208,33 @@ class Synthesizer:
         settings = endpoint.task_settings if task_settings is None else task_settings
         if plugin is not None and not plugin.deterministic:
             return list(self._plugged_dense(plugin, endpoint, contents, input_type, settings))
+        keys = self._vector_keys(plugin, endpoint, settings, input_type, contents)
+        encoded: dict[tuple[Any, ...], np.ndarray] = {}
+        for key in keys:
+            cached = self._vectors.get(key)
+            if cached is not None:
+                encoded[key] = cached
+        missing = [key for key in dict.fromkeys(keys) if key not in encoded]
+        if missing:
+            texts = [key[-1] for key in missing]
+            generated = (
+                self._plugged_dense(plugin, endpoint, texts, input_type, settings)
+                if plugin is not None
+                else dense_array(**self._dense_arguments(endpoint, input_type, texts))
+            )
+            generated.setflags(write=False)
+            for key, row in zip(missing, generated, strict=True):
+                encoded[key] = self._vectors.put(key, row)
+        return [encoded[key] for key in keys]
+
+    def _vector_keys(
+        self,
+        plugin: Plugin | None,
+        endpoint: Endpoint,
+        settings: Mapping[str, Any],
+        input_type: str | None,
+        contents: Sequence[str],
+    ) -> list[tuple[Any, ...]]:
         shape = (
             # A plugin is told the endpoint and its settings: its answers are kept per both.
             (
@@ -191,33 +253,81 @@ class Synthesizer:
             endpoint.element_type,
             input_type,
         )
-        keys = [(*shape, content) for content in contents]
-        encoded: dict[tuple[Any, ...], np.ndarray] = {}
-        for key in keys:
-            cached = self._vectors.get(key)
-            if cached is not None:
-                encoded[key] = cached
-        missing = [key for key in dict.fromkeys(keys) if key not in encoded]
-        if missing:
-            texts = [key[-1] for key in missing]
-            generated = (
-                self._plugged_dense(plugin, endpoint, texts, input_type, settings)
-                if plugin is not None
-                else dense_array(
-                    seed=self.seed,
-                    inference_id=seed_key(endpoint),
-                    task_type=endpoint.task_type.value,
-                    contents=texts,
-                    dimensions=endpoint.dimensions,
-                    similarity=endpoint.similarity,
-                    element_type=endpoint.element_type,
-                    input_type=input_type,
-                )
-            )
-            generated.setflags(write=False)
-            for key, row in zip(missing, generated, strict=True):
-                encoded[key] = self._vectors.put(key, row)
-        return [encoded[key] for key in keys]
+        return [(*shape, content) for content in contents]
+
+    def _dense_arguments(
+        self, endpoint: Endpoint, input_type: str | None, contents: Sequence[str]
+    ) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "inference_id": seed_key(endpoint),
+            "task_type": endpoint.task_type.value,
+            "contents": contents,
+            "dimensions": endpoint.dimensions,
+            "similarity": endpoint.similarity,
+            "element_type": endpoint.element_type,
+            "input_type": input_type,
+        }
+
+    def helper_work(self, call: InferenceCall) -> NewVectors | None:
+        """What the generation helper could make for a call the core generator answers (see
+        `plugged`): the vectors it needs and nobody made yet. None when there are none, for
+        other tasks and streams, and without a helper."""
+        endpoint, inputs = call.endpoint, call.input
+        if (
+            not self.generation_helper
+            or inputs is None
+            or call.stream
+            or endpoint.task_type not in (TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING)
+        ):
+            return None
+        settings = {**endpoint.task_settings, **inputs.task_settings}
+        input_type = _input_type(inputs, settings)
+        keys = self._vector_keys(None, endpoint, settings, input_type, inputs.inputs)
+        missing = [key for key in dict.fromkeys(keys) if key not in self._vectors]
+        if not missing or len(missing) > HELPER_BATCH:
+            return None
+        texts = [key[-1] for key in missing]
+        return NewVectors(missing, self._dense_arguments(endpoint, input_type, texts))
+
+    async def generate_ahead(self, new: NewVectors) -> list[tuple[np.ndarray, bytes]]:
+        """Generate `new` in the helper process and cache it, for a call that arrived with
+        others: answering the call then finds its vectors made.
+
+        The helper starts after `HELPER_AFTER` such calls. Until it is ready, or once it has
+        failed, this does nothing and answering generates on the server's thread as always.
+        Returns each row generated with its JSON, for a renderer to keep.
+        """
+        helper = self._helper
+        if helper is None:
+            self._crowded += 1
+            if self._crowded >= HELPER_AFTER:
+                self._helper = GeneratorHelper()
+                self._starting = asyncio.ensure_future(self._helper.start())
+            return []
+        if not helper.ready:
+            return []
+        try:
+            generated = await helper.dense(new.arguments)
+        except HelperUnavailable:
+            return []
+        made = list(zip(generated.rows, generated.encoded, strict=True))
+        for key, (row, _) in zip(new.keys, made, strict=True):
+            self._vectors.put(key, row)
+        return made
+
+    @property
+    def helper(self) -> GeneratorHelper | None:
+        """The generation helper process, once started."""
+        return self._helper
+
+    def close_helper(self) -> None:
+        """Stop the helper process; the next crowded calls may start another."""
+        helper, self._helper, self._crowded = self._helper, None, 0
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+        if helper is not None:
+            helper.close()
 
     def _target(self, endpoint: Endpoint, task_settings: Mapping[str, Any]) -> Target:
         return plugins.target(endpoint, self.seed, task_settings)

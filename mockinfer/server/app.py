@@ -37,7 +37,12 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
                 check_compatible_version("Accept", accept)
         if is_admin(request):
             return await handler(request)
-        return await chain.run(request, handler)
+        state = request.app[STATE]
+        state.in_progress += 1
+        try:
+            return await chain.run(request, handler)
+        finally:
+            state.in_progress -= 1
     except Exception as exc:
         return error_response(request, _as_es_error(request, exc))
 
@@ -76,6 +81,10 @@ async def _dialect_headers(request: web.Request, response: web.StreamResponse) -
             response.headers[name] = value
 
 
+async def _close_helper(app: web.Application) -> None:
+    app[STATE].synthesizer.close_helper()
+
+
 def create_app(state: ServerState | None = None) -> web.Application:
     """A fresh application serving the inference API from `state`."""
     resolved = state or ServerState()
@@ -83,6 +92,7 @@ def create_app(state: ServerState | None = None) -> web.Application:
     app[STATE] = resolved
     app.on_response_prepare.append(_dialect_headers)
     app.on_response_prepare.append(on_response_prepare)
+    app.on_cleanup.append(_close_helper)
     add_routes(app)
     models.add_routes(app)
     providers.add_routes(app)

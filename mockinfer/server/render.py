@@ -16,12 +16,12 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict
 
-from mockinfer.dialects.es import PRODUCT_HEADER
+from mockinfer.dialects.es import PRODUCT_HEADER, remember_encoding
 from mockinfer.errors import PluginError
 from mockinfer.server.calls import StreamFailure, is_stream_route
 from mockinfer.server.filtering import filter_path
 from mockinfer.server.journal import complete_call, journal_unanswered
-from mockinfer.server.state import EXCHANGE, STATE
+from mockinfer.server.state import EXCHANGE, STATE, ServerState
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.requests import InferenceCall
 from mockinfer.wire.results import Ending, Recorded, Result, StreamPlan
@@ -138,9 +138,32 @@ def plugin_failed(request: web.Request, failure: PluginError) -> EsError:
 
 async def synthesize(request: web.Request, call: InferenceCall) -> web.StreamResponse:
     """Answer a parsed call by synthesis: the last link of the chain."""
-    synthesizer = request.app[STATE].synthesizer
+    state = request.app[STATE]
+    synthesizer = state.synthesizer
     plugged = synthesizer.plugged(call.endpoint)
+    new = None if plugged else synthesizer.helper_work(call)
+    if new is not None and await _crowded(state):
+        for row, encoded in await synthesizer.generate_ahead(new):
+            remember_encoding(row, encoded)
     return await answer(request, lambda: synthesizer.answer(call), in_thread=plugged)
+
+
+#: How long the server keeps handing new texts to the generation helper after requests last
+#: arrived together: a client with many calls in flight sometimes has only one at the server.
+CROWD_MEMORY = 0.05
+
+
+async def _crowded(state: ServerState) -> bool:
+    """Whether requests are arriving together: others are in the chain with this one once
+    those that arrived with it have entered, or were a moment ago."""
+    now = time.monotonic()
+    if now < state.crowded_until:
+        return True
+    await asyncio.sleep(0)  # requests that arrived with this one enter the chain
+    if state.in_progress > 1:
+        state.crowded_until = now + CROWD_MEMORY
+        return True
+    return False
 
 
 async def write_stream(request: web.Request, plan: StreamPlan) -> web.StreamResponse:

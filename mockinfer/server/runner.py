@@ -73,19 +73,24 @@ class MockInferServer:
         journal: CallJournal | None = None,
         provider_api_key: str | None = None,
         generators: GeneratorSet | None = None,
+        generation_helper: bool = True,
     ) -> None:
         """`models` are declared for the server's life: `TrainedModel`s, `id:task[:dims]`
         strings or mappings of a model's fields. `journal` replaces the unbounded one.
         `provider_api_key`, when given, is required as `Authorization: Bearer` on the
         provider routes (`/v1/embeddings` and the like), which refuse other requests as the
         provider would. `generators` holds the generator plugins and routes (by default, the
-        installed plugins, answering the models they claim)."""
+        installed plugins, answering the models they claim). `generation_helper=False` keeps
+        every embedding on the server's thread, even when calls arrive together (see
+        `mockinfer.engines.helper`)."""
         self.host = host
         self.port = port
         declared = [m if isinstance(m, TrainedModel) else declared_model(m) for m in models]
         self.state = ServerState(
             backend=Backend(declared, journal),
-            synthesizer=Synthesizer(seed=seed, timing=timing, generators=generators),
+            synthesizer=Synthesizer(
+                seed=seed, timing=timing, generators=generators, generation_helper=generation_helper
+            ),
             max_body_bytes=max_body_bytes,
             provider_api_key=provider_api_key,
         )

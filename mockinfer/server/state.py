@@ -56,6 +56,10 @@ class ServerState:
     provider_api_key: str | None = None
     #: Numbers identical provider requests, for their answers' ids; from 0 after every reset.
     request_numbers: Occurrences = field(default_factory=Occurrences)
+    #: Requests in the reply chain now (the loop's thread alone counts them).
+    in_progress: int = 0
+    #: Until when (`time.monotonic()`) requests count as arriving together; see `render`.
+    crowded_until: float = 0.0
 
     def reset(self) -> None:
         """Back to a fresh cluster: default endpoints, no stubs or faults, empty journal.

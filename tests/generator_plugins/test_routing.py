@@ -136,3 +136,18 @@ def test_core_is_not_a_name_to_register() -> None:
     generator.name = "core"
     with pytest.raises(ConfigurationError, match="and not 'core'"):
         GeneratorSet(discover=False).register(generator)
+
+
+def test_a_pick_follows_changes_of_routes_and_generators() -> None:
+    found = generators(Echo())
+    e5 = endpoint("e5", "elasticsearch", ".multilingual-e5-small", "text_embedding")
+    assert found.pick(e5) is None
+    assert found.pick(e5) is None
+    found.routes = [parse_route("echo")]
+    first = found.pick(e5)
+    assert first is not None and first.name == "echo"
+    found.register(Echo())
+    again = found.pick(e5)
+    assert again is not None and again is not first
+    found.routes = []
+    assert found.pick(e5) is None
