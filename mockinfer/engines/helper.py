@@ -9,27 +9,30 @@ are the same: the helper runs the same pure function on the same arguments.
 The helper talks over its stdin and stdout in frames of a 4-byte little-endian length and a
 `marshal`-ed tuple: the requests made in one turn of the server's loop go in one frame, and
 come back in one, each as its rows and their JSON or a failure message. It says it is ready
-once its imports are done, and exits when its stdin closes: a parent that dies, even by
-SIGKILL, leaves no helper behind.
+once its imports are done, naming the generator it runs (the server ignores a helper that
+runs another), and exits when its stdin closes or, checked every second, when its parent has
+died: a parent killed even by SIGKILL leaves no helper behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import marshal
+import os
+import select
 import signal
 import struct
 import subprocess
 import sys
-from typing import IO, Any, NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
 
-from mockinfer.generators import dense_array
+from mockinfer.generators import dense
 
 logger = logging.getLogger("mockinfer")
 
@@ -37,11 +40,20 @@ _LENGTH = struct.Struct("<I")
 _READY = -1
 #: How long closing waits for the helper to exit before killing it.
 _EXIT_TIMEOUT = 2.0
-#: The helper's program: the parent's import path, so that it runs the same code, then `main`.
+#: The helper's program: the parent's import path (its own package's root first, so that it
+#: runs the same code), then `main`. Only `sys` is imported before the path is set.
 _BOOT = (
-    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from mockinfer.engines.helper import main; main()"
+    "import sys; sys.path[:] = sys.argv[2:]; "
+    "from mockinfer.engines.helper import main; main(int(sys.argv[1]))"
 )
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+#: The generator the parent runs; a helper that imported another one is not used.
+_GENERATOR_FILE = os.path.realpath(dense.__file__)
+#: How long a frame may wait for its answer before the helper counts as hung.
+_ANSWER_TIMEOUT = 5.0
+#: How often a helper waiting for requests checks that its parent still runs: a process
+#: forked from the parent may keep its stdin open after the parent died.
+_PARENT_CHECK = 1.0
 
 
 class HelperUnavailable(Exception):
@@ -72,7 +84,7 @@ class GeneratorHelper(asyncio.Protocol):
         self._process: subprocess.Popen[bytes] | None = None
         self._writer: asyncio.WriteTransport | None = None
         self._reader: asyncio.ReadTransport | None = None
-        self._pending: dict[int, list[asyncio.Future[HelperRows]]] = {}
+        self._pending: dict[int, tuple[list[asyncio.Future[HelperRows]], asyncio.TimerHandle]] = {}
         self._queued: list[tuple[dict[str, Any], asyncio.Future[HelperRows]]] = []
         self._ids = itertools.count()
         self._buffer = bytearray()
@@ -85,9 +97,10 @@ class GeneratorHelper(asyncio.Protocol):
     async def start(self) -> None:
         """Start the helper and attach its pipes to the running loop; `ready` turns true when
         it has imported the generators. A helper that cannot start leaves `stopped` true."""
+        path = [os.path.abspath(p) for p in sys.path if isinstance(p, str | os.PathLike)]
         try:
             process = self._process = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, json.dumps(sys.path)],
+                [sys.executable, "-c", _BOOT, str(os.getpid()), _PACKAGE_ROOT, *path],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -96,8 +109,8 @@ class GeneratorHelper(asyncio.Protocol):
             loop = asyncio.get_running_loop()
             self._reader, _ = await loop.connect_read_pipe(lambda: self, process.stdout)
             self._writer, _ = await loop.connect_write_pipe(asyncio.BaseProtocol, process.stdin)
-        except OSError as exc:
-            logger.warning("mockinfer: no generation helper (%s); generating in the server", exc)
+        except Exception as exc:
+            logger.warning("mockinfer: no generation helper (%r); generating in the server", exc)
             self.close()
             return
         if self.stopped:  # closed while its pipes were being attached
@@ -117,11 +130,21 @@ class GeneratorHelper(asyncio.Protocol):
     def _settle(self, reply: tuple[Any, ...]) -> None:
         ident, answers = reply
         if ident == _READY:
-            self.ready = not self.stopped
+            if answers == [_GENERATOR_FILE]:
+                self.ready = not self.stopped
+                return
+            logger.warning(
+                "mockinfer: the generation helper imported %s, not %s; generating in the server",
+                answers[0],
+                _GENERATOR_FILE,
+            )
+            self.close()
             return
-        futures = self._pending.pop(ident, None)
-        if futures is None:  # waiters already released by `close`
+        pending = self._pending.pop(ident, None)
+        if pending is None:  # waiters already released by `close`
             return
+        futures, deadline = pending
+        deadline.cancel()
         for future, answer in zip(futures, answers, strict=True):
             if future.done():
                 continue
@@ -165,15 +188,34 @@ class GeneratorHelper(asyncio.Protocol):
                 if not future.done():
                     future.set_exception(HelperUnavailable("the helper stopped"))
             return
+        futures = [future for _, future in queued]
         ident = next(self._ids)
-        self._pending[ident] = [future for _, future in queued]
-        self._writer.write(_frame((ident, [arguments for arguments, _ in queued])))
+        try:
+            frame = _frame((ident, [arguments for arguments, _ in queued]))
+        except (TypeError, ValueError) as exc:  # a value marshal cannot write: a seed's subclass
+            for future in futures:
+                future.set_exception(HelperUnavailable(str(exc)))
+            return
+        deadline = asyncio.get_running_loop().call_later(_ANSWER_TIMEOUT, self._overdue, ident)
+        self._pending[ident] = (futures, deadline)
+        self._writer.write(frame)
+
+    def _overdue(self, ident: int) -> None:
+        if ident in self._pending:
+            logger.warning(
+                "mockinfer: the generation helper did not answer within %s s; generating in the "
+                "server from now on",
+                _ANSWER_TIMEOUT,
+            )
+            self.close()
 
     def close(self) -> None:
         """Stop the helper; requests waiting for it fall back to the server's thread."""
         self.stopped, self.ready = True, False
-        waiting = [future for futures in self._pending.values() for future in futures]
+        waiting = [future for futures, _ in self._pending.values() for future in futures]
         waiting.extend(future for _, future in self._queued)
+        for _, deadline in self._pending.values():
+            deadline.cancel()
         self._pending.clear()
         self._queued.clear()
         for future in waiting:
@@ -196,31 +238,47 @@ class GeneratorHelper(asyncio.Protocol):
                 process.wait()
 
 
-def _read_frame(stream: IO[bytes]) -> Any:
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
+def _read_exactly(fd: int, size: int, parent: int) -> bytes | None:
+    """`size` bytes from `fd`; None at its end, or once the parent has died."""
+    data = bytearray()
+    while len(data) < size:
+        if not select.select([fd], [], [], _PARENT_CHECK)[0]:
+            if os.getppid() != parent:
+                return None
+            continue
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def _read_frame(fd: int, parent: int) -> Any:
+    head = _read_exactly(fd, _LENGTH.size, parent)
+    if head is None:
         return None
-    (size,) = _LENGTH.unpack(head)
-    return marshal.loads(stream.read(size))
+    payload = _read_exactly(fd, _LENGTH.unpack(head)[0], parent)
+    return None if payload is None else marshal.loads(payload)
 
 
 def _answer(arguments: dict[str, Any]) -> tuple[Any, ...] | str:
     try:
-        rows = dense_array(**arguments)
+        rows = dense.dense_array(**arguments)
     except Exception as exc:  # the server generates it again and reports what it raises
         return f"{type(exc).__name__}: {exc}"
     encoded = [orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY) for row in rows]
     return (rows.dtype.str, rows.shape, rows.tobytes(), encoded)
 
 
-def main() -> None:
-    """The helper's loop: a frame of answers for each frame of requests, until stdin closes."""
+def main(parent: int) -> None:
+    """The helper's loop: a frame of answers for each frame of requests, until stdin closes or
+    the parent `parent` dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's to handle
-    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    source, sink = sys.stdin.fileno(), sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not break a frame
-    sink.write(_frame((_READY, [])))
+    sink.write(_frame((_READY, [_GENERATOR_FILE])))
     sink.flush()
-    while (frame := _read_frame(source)) is not None:
+    while (frame := _read_frame(source, parent)) is not None:
         ident, requests = frame
         sink.write(_frame((ident, [_answer(arguments) for arguments in requests])))
         sink.flush()

@@ -37,12 +37,7 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
                 check_compatible_version("Accept", accept)
         if is_admin(request):
             return await handler(request)
-        state = request.app[STATE]
-        state.in_progress += 1
-        try:
-            return await chain.run(request, handler)
-        finally:
-            state.in_progress -= 1
+        return await chain.run(request, handler)
     except Exception as exc:
         return error_response(request, _as_es_error(request, exc))
 

@@ -142,25 +142,30 @@ async def synthesize(request: web.Request, call: InferenceCall) -> web.StreamRes
     synthesizer = state.synthesizer
     plugged = synthesizer.plugged(call.endpoint)
     new = None if plugged else synthesizer.helper_work(call)
-    if new is not None and await _crowded(state):
-        for row, encoded in await synthesizer.generate_ahead(new):
-            remember_encoding(row, encoded)
+    if new is not None:
+        state.generating += 1
+        try:
+            if await _crowded(state):
+                for row, encoded in await synthesizer.generate_ahead(new):
+                    remember_encoding(row, encoded)
+        finally:
+            state.generating -= 1
     return await answer(request, lambda: synthesizer.answer(call), in_thread=plugged)
 
 
-#: How long the server keeps handing new texts to the generation helper after requests last
+#: How long the server keeps handing new texts to the generation helper after calls last
 #: arrived together: a client with many calls in flight sometimes has only one at the server.
 CROWD_MEMORY = 0.05
 
 
 async def _crowded(state: ServerState) -> bool:
-    """Whether requests are arriving together: others are in the chain with this one once
-    those that arrived with it have entered, or were a moment ago."""
+    """Whether calls with new texts are arriving together: others wait for their vectors with
+    this one once those that arrived with it have come this far, or did a moment ago."""
     now = time.monotonic()
     if now < state.crowded_until:
         return True
-    await asyncio.sleep(0)  # requests that arrived with this one enter the chain
-    if state.in_progress > 1:
+    await asyncio.sleep(0)  # calls that arrived with this one come this far
+    if state.generating > 1:
         state.crowded_until = now + CROWD_MEMORY
         return True
     return False

@@ -56,9 +56,9 @@ class ServerState:
     provider_api_key: str | None = None
     #: Numbers identical provider requests, for their answers' ids; from 0 after every reset.
     request_numbers: Occurrences = field(default_factory=Occurrences)
-    #: Requests in the reply chain now (the loop's thread alone counts them).
-    in_progress: int = 0
-    #: Until when (`time.monotonic()`) requests count as arriving together; see `render`.
+    #: Calls now waiting for new vectors (the loop's thread alone counts them; see `render`).
+    generating: int = 0
+    #: Until when (`time.monotonic()`) such calls count as arriving together.
     crowded_until: float = 0.0
 
     def reset(self) -> None:

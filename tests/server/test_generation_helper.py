@@ -8,6 +8,8 @@ or the process that started it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import itertools
 import logging
 import os
@@ -15,15 +17,17 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, TransportError
 
 from mockinfer import MockInferServer
+from mockinfer.engines import helper as helper_module
 from mockinfer.engines import synthesize
 from mockinfer.engines.helper import GeneratorHelper
 
@@ -133,7 +137,8 @@ def mixed_calls() -> list[tuple[str, Any, str | None]]:
     calls: list[tuple[str, Any, str | None]] = []
     for inference_id in (E5, *ENDPOINTS):
         calls.append((inference_id, new_texts(1)[0], None))
-        calls.append((inference_id, new_texts(3), None))
+        calls.append((inference_id, new_texts(2), None))  # as many as the helper takes
+        calls.append((inference_id, new_texts(3), None))  # more: the server's own thread
         calls.append((inference_id, new_texts(1)[0], "ingest"))
     calls.append((E5, ["a repeated text", "a repeated text", *new_texts(1)], None))
     calls.append((E5, "\U0001f40b whale emoji " + new_texts(1)[0], None))
@@ -215,6 +220,80 @@ def test_a_killed_helper_leaves_the_answers_unchanged(
     assert asyncio.run(crowd(crowded_server.url, calls)) == sequential_answers(calls)
 
 
+def test_a_seed_the_helper_cannot_be_sent_is_embedded_by_the_server(
+    crowded_server: MockInferServer,
+) -> None:
+    class Seeds(enum.IntEnum):
+        SUITE = 5
+
+    crowded_server.seed = Seeds.SUITE  # accepted as an int, but not marshal's exact int
+    calls = mixed_calls()
+    assert asyncio.run(crowd(crowded_server.url, calls)) == sequential_answers(calls)
+
+
+def test_a_helper_that_stops_answering_is_left(
+    crowded_server: MockInferServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(helper_module, "_ANSWER_TIMEOUT", 0.5)
+    helper = helper_of(crowded_server)
+    assert helper is not None and helper.pid is not None
+    os.kill(helper.pid, signal.SIGSTOP)
+    calls = mixed_calls()
+    with caplog.at_level(logging.WARNING, logger="mockinfer"):
+        answers = asyncio.run(crowd(crowded_server.url, calls))
+    assert helper.stopped
+    assert "did not answer within 0.5 s" in caplog.text
+    assert answers == sequential_answers(calls)
+
+
+def test_a_helper_running_other_code_is_not_used(
+    helper_soon: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(helper_module, "_GENERATOR_FILE", "/elsewhere/dense.py")
+    with caplog.at_level(logging.WARNING), MockInferServer(seed=5) as server:
+        deadline = time.monotonic() + DEADLINE
+        while "/elsewhere/dense.py" not in caplog.text and time.monotonic() < deadline:
+            asyncio.run(crowd(server.url, [(E5, text, None) for text in new_texts(16)]))
+        helper = helper_of(server)
+        assert helper is not None and helper.stopped and not helper.ready
+        assert helper.texts == 0
+
+
+def test_a_path_entry_that_is_not_text_still_starts_the_helper(
+    helper_soon: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", [*sys.path, Path("/nowhere")])
+    with MockInferServer(seed=5) as server:
+        assert wait_for_helper(server).ready
+
+
+def test_calls_made_one_at_a_time_beside_a_slow_one_never_use_the_helper(
+    helper_soon: None,
+) -> None:
+    with MockInferServer(seed=5) as server, Elasticsearch(server.url) as es:
+        stall = server.fault(inference_id="slow-one", delay=5)
+
+        def slow_call() -> None:
+            with (
+                Elasticsearch(server.url, request_timeout=60, max_retries=0) as client,
+                contextlib.suppress(ApiError, TransportError),  # ended by the server's stop
+            ):
+                client.inference.text_embedding(inference_id="slow-one", input="x")
+
+        slow = threading.Thread(target=slow_call, daemon=True)
+        slow.start()
+        deadline = time.monotonic() + DEADLINE
+        while not stall.hits and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for text in new_texts(40):
+            es.inference.text_embedding(inference_id=E5, input=text)
+        assert slow.is_alive(), "the slow call ended before the others were made"
+        assert helper_of(server) is None
+    slow.join(DEADLINE)
+
+
 def test_stopping_the_server_ends_its_helper(helper_soon: None) -> None:
     with MockInferServer(seed=5) as server:
         helper = wait_for_helper(server)
@@ -258,19 +337,27 @@ def helpers_of_this_process() -> list[int]:
     return found
 
 
-def test_a_helper_does_not_outlive_a_killed_test_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("forked", [False, True], ids=["alone", "a-fork-keeps-its-pipe"])
+def test_a_helper_does_not_outlive_a_killed_test_process(tmp_path: Path, forked: bool) -> None:
+    """Killed, its parent cannot close the helper: the helper must see it go, even when a
+    process forked from the parent (a multiprocessing worker) still holds the helper's stdin."""
     script = tmp_path / "crowd.py"
     script.write_text(
         textwrap.dedent(
             f"""
-            import sys, time
+            import os, sys, time
             sys.path.insert(0, {str(Path(__file__).parents[2])!r})
             from tests.server.test_generation_helper import wait_for_helper
             from mockinfer import MockInferServer
             from mockinfer.engines import synthesize
             synthesize.HELPER_AFTER = 1
             server = MockInferServer(seed=5).start()
-            print(wait_for_helper(server).pid, flush=True)
+            helper = wait_for_helper(server).pid
+            fork = os.fork() if {forked!r} else None
+            if fork == 0:
+                time.sleep(120)
+                os._exit(0)
+            print(helper, fork or 0, flush=True)
             time.sleep(600)
             """
         )
@@ -278,17 +365,26 @@ def test_a_helper_does_not_outlive_a_killed_test_process(tmp_path: Path) -> None
     process = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
     )
+    fork = 0
     try:
         assert process.stdout is not None
-        pid = int(process.stdout.readline())
-        assert process_alive(pid)
-    finally:
+        helper, fork = (int(pid) for pid in process.stdout.readline().split())
+        assert process_alive(helper)
         process.kill()
         process.wait()
-    deadline = time.monotonic() + DEADLINE
-    while process_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not process_alive(pid), "the helper outlived the process that started it"
+        deadline = time.monotonic() + DEADLINE
+        while process_alive(helper) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not process_alive(helper), "the helper outlived the process that started it"
+        assert not forked or process_alive(fork)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if fork and process_alive(fork):
+            os.kill(fork, signal.SIGKILL)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def process_alive(pid: int) -> bool:
