@@ -51,6 +51,7 @@ def test_serve_prints_url_serves_and_stops(serve: subprocess.Popen[str], signum:
     assert serve.stderr is not None and "Traceback" not in serve.stderr.read()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads children from /proc")
 def test_serve_keeps_embeddings_in_its_own_process(serve: subprocess.Popen[str]) -> None:
     assert serve.stdout is not None
     url = serve.stdout.readline().strip()

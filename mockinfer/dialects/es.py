@@ -52,12 +52,14 @@ class _EncodedRows:
         self._entries: OrderedDict[int, tuple[np.ndarray, orjson.Fragment]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, row: np.ndarray, encoded: bytes) -> None:
-        """Keep `encoded` as the JSON of the read-only `row`."""
+    def remember(self, row: np.ndarray, encoded: bytes) -> orjson.Fragment:
+        """Keep `encoded` as the JSON of the read-only `row`; its fragment."""
+        fragment = orjson.Fragment(encoded)
         with self._lock:
-            self._entries[id(row)] = (row, orjson.Fragment(encoded))
+            self._entries[id(row)] = (row, fragment)
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
+        return fragment
 
     def encode(self, row: Any) -> Any:
         if not isinstance(row, np.ndarray):
@@ -70,9 +72,9 @@ class _EncodedRows:
                 return entry[1]
         # orjson writes each float32 with its shortest round-trip digits, in C.
         encoded = orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY)
-        if not row.flags.writeable:
-            self.remember(row, encoded)
-        return orjson.Fragment(encoded)
+        if row.flags.writeable:
+            return orjson.Fragment(encoded)
+        return self.remember(row, encoded)
 
 
 _ROWS = _EncodedRows(ENCODED_ROWS)

@@ -176,7 +176,7 @@ class GeneratorHelper(asyncio.Protocol):
         future: asyncio.Future[HelperRows] = loop.create_future()
         if not self._queued:
             loop.call_soon(self._flush)
-        self._queued.append(({**arguments, "contents": tuple(arguments["contents"])}, future))
+        self._queued.append((arguments, future))
         rows = await future
         self.texts += len(rows.encoded)
         return rows

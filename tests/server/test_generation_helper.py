@@ -27,9 +27,12 @@ import pytest
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, TransportError
 
 from mockinfer import MockInferServer
+from mockinfer.backend import Backend
 from mockinfer.engines import helper as helper_module
 from mockinfer.engines import synthesize
 from mockinfer.engines.helper import GeneratorHelper
+from mockinfer.engines.synthesize import Synthesizer
+from mockinfer.wire.requests import InferenceCall, InferenceInput
 
 E5 = ".multilingual-e5-small-elasticsearch"
 #: Generous for a busy 2-core machine: the helper imports numpy before it is ready.
@@ -188,6 +191,30 @@ def test_the_answers_stay_the_same_when_asked_again(crowded_server: MockInferSer
             if input_type is None
         ]
     assert again == [a for a, (_, _, t) in zip(first, calls, strict=True) if t is None]
+
+
+def test_the_helper_starts_at_the_64th_crowded_call() -> None:
+    synthesizer = Synthesizer(seed=5)
+    call = InferenceCall(Backend().get(E5), input=InferenceInput(("a text",)))
+
+    async def crowded_calls(count: int) -> None:
+        for _ in range(count):
+            work = synthesizer.helper_work(call)
+            assert work is not None
+            assert await synthesizer.generate_ahead(work) == []  # not ready: the thread makes it
+
+    async def run() -> None:
+        try:
+            await crowded_calls(synthesize.HELPER_AFTER - 1)
+            assert synthesizer.helper is None
+            await crowded_calls(1)
+            assert synthesizer.helper is not None
+        finally:
+            synthesizer.close_helper()
+
+    assert synthesize.HELPER_AFTER == 64
+    asyncio.run(run())
+    assert helpers_of_this_process() == []
 
 
 def test_sequential_calls_never_start_the_helper(helper_soon: None) -> None:
