@@ -7,8 +7,8 @@ rows back; the server caches them and answers as if it had generated them itself
 are the same: the helper runs the same pure function on the same arguments.
 
 The helper talks over its stdin and stdout in frames of a 4-byte little-endian length and a
-`marshal`-ed tuple: the requests made in one turn of the server's loop go in one frame, and
-come back in one, each as its rows and their JSON or a failure message. It says it is ready
+`marshal`-ed tuple: each request goes in a frame of its own as soon as it is made, and its
+answer comes back in one, as the rows and their JSON or a failure message. It says it is ready
 once its imports are done, naming the generator it runs (the server ignores a helper that
 runs another), and exits when its stdin closes or, checked every second, when its parent has
 died: a parent killed even by SIGKILL leaves no helper behind.
@@ -84,8 +84,7 @@ class GeneratorHelper(asyncio.Protocol):
         self._process: subprocess.Popen[bytes] | None = None
         self._writer: asyncio.WriteTransport | None = None
         self._reader: asyncio.ReadTransport | None = None
-        self._pending: dict[int, tuple[list[asyncio.Future[HelperRows]], asyncio.TimerHandle]] = {}
-        self._queued: list[tuple[dict[str, Any], asyncio.Future[HelperRows]]] = []
+        self._pending: dict[int, tuple[asyncio.Future[HelperRows], asyncio.TimerHandle]] = {}
         self._ids = itertools.count()
         self._buffer = bytearray()
 
@@ -128,32 +127,31 @@ class GeneratorHelper(asyncio.Protocol):
             self._settle(reply)
 
     def _settle(self, reply: tuple[Any, ...]) -> None:
-        ident, answers = reply
+        ident, answer = reply
         if ident == _READY:
-            if answers == [_GENERATOR_FILE]:
+            if answer == _GENERATOR_FILE:
                 self.ready = not self.stopped
                 return
             logger.warning(
                 "mockinfer: the generation helper imported %s, not %s; generating in the server",
-                answers[0],
+                answer,
                 _GENERATOR_FILE,
             )
             self.close()
             return
         pending = self._pending.pop(ident, None)
-        if pending is None:  # waiters already released by `close`
+        if pending is None:  # its waiter already released by `close`
             return
-        futures, deadline = pending
+        future, deadline = pending
         deadline.cancel()
-        for future, answer in zip(futures, answers, strict=True):
-            if future.done():
-                continue
-            if isinstance(answer, str):
-                future.set_exception(HelperUnavailable(answer))
-                continue
-            dtype, shape, raw, encoded = answer
-            rows = np.frombuffer(raw, dtype=dtype).reshape(shape)
-            future.set_result(HelperRows(rows, encoded))
+        if future.done():
+            return
+        if isinstance(answer, str):
+            future.set_exception(HelperUnavailable(answer))
+            return
+        dtype, shape, raw, encoded = answer
+        rows = np.frombuffer(raw, dtype=dtype).reshape(shape)
+        future.set_result(HelperRows(rows, encoded))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.stopped:
@@ -168,37 +166,25 @@ class GeneratorHelper(asyncio.Protocol):
     async def dense(self, arguments: dict[str, Any]) -> HelperRows:
         """`dense_array(**arguments)`, computed by the helper, with each row's JSON.
 
-        Requests made in one turn of the loop go to the helper in one frame.
+        The request leaves at once rather than with others made in the same turn of the loop:
+        sent on the next turn, it would wait for the test's client to hand back the GIL first.
         """
-        if not self.ready or self._writer is None or self._writer.is_closing():
+        writer = self._writer
+        if not self.ready or writer is None or writer.is_closing():
             raise HelperUnavailable("the helper is not running")
+        ident = next(self._ids)
+        try:
+            frame = _frame((ident, arguments))
+        except (TypeError, ValueError) as exc:  # a value marshal cannot write: a seed's subclass
+            raise HelperUnavailable(str(exc)) from None
         loop = asyncio.get_running_loop()
         future: asyncio.Future[HelperRows] = loop.create_future()
-        if not self._queued:
-            loop.call_soon(self._flush)
-        self._queued.append((arguments, future))
+        deadline = loop.call_later(_ANSWER_TIMEOUT, self._overdue, ident)
+        self._pending[ident] = (future, deadline)
+        writer.write(frame)
         rows = await future
         self.texts += len(rows.encoded)
         return rows
-
-    def _flush(self) -> None:
-        queued, self._queued = self._queued, []
-        if self._writer is None or self._writer.is_closing():
-            for _, future in queued:
-                if not future.done():
-                    future.set_exception(HelperUnavailable("the helper stopped"))
-            return
-        futures = [future for _, future in queued]
-        ident = next(self._ids)
-        try:
-            frame = _frame((ident, [arguments for arguments, _ in queued]))
-        except (TypeError, ValueError) as exc:  # a value marshal cannot write: a seed's subclass
-            for future in futures:
-                future.set_exception(HelperUnavailable(str(exc)))
-            return
-        deadline = asyncio.get_running_loop().call_later(_ANSWER_TIMEOUT, self._overdue, ident)
-        self._pending[ident] = (futures, deadline)
-        self._writer.write(frame)
 
     def _overdue(self, ident: int) -> None:
         if ident in self._pending:
@@ -212,13 +198,10 @@ class GeneratorHelper(asyncio.Protocol):
     def close(self) -> None:
         """Stop the helper; requests waiting for it fall back to the server's thread."""
         self.stopped, self.ready = True, False
-        waiting = [future for futures, _ in self._pending.values() for future in futures]
-        waiting.extend(future for _, future in self._queued)
-        for _, deadline in self._pending.values():
-            deadline.cancel()
+        pending = list(self._pending.values())
         self._pending.clear()
-        self._queued.clear()
-        for future in waiting:
+        for future, deadline in pending:
+            deadline.cancel()
             if not future.done():
                 future.set_exception(HelperUnavailable("the helper stopped"))
         for transport in (self._writer, self._reader):
@@ -271,14 +254,14 @@ def _answer(arguments: dict[str, Any]) -> tuple[Any, ...] | str:
 
 
 def main(parent: int) -> None:
-    """The helper's loop: a frame of answers for each frame of requests, until stdin closes or
-    the parent `parent` dies."""
+    """The helper's loop: an answer for each request, until stdin closes or the parent
+    `parent` dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's to handle
     source, sink = sys.stdin.fileno(), sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not break a frame
-    sink.write(_frame((_READY, [_GENERATOR_FILE])))
+    sink.write(_frame((_READY, _GENERATOR_FILE)))
     sink.flush()
     while (frame := _read_frame(source, parent)) is not None:
-        ident, requests = frame
-        sink.write(_frame((ident, [_answer(arguments) for arguments in requests])))
+        ident, arguments = frame
+        sink.write(_frame((ident, _answer(arguments))))
         sink.flush()

@@ -71,6 +71,9 @@ HELPER_AFTER = 64
 #: about as long, of 16 1.2-2x as long.
 HELPER_BATCH = 2
 
+#: Endpoints whose vector key shape is remembered; past it, the memory starts again.
+_SHAPES_KEPT = 256
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -137,6 +140,7 @@ class Synthesizer:
         self.generators = generators if generators is not None else GeneratorSet()
         self.generation_helper = generation_helper
         self._vectors: BoundedCache[tuple[Any, ...], np.ndarray] = BoundedCache(VECTOR_CACHE_SIZE)
+        self._shapes: dict[int, tuple[Endpoint, tuple[str, str, int, str, str]]] = {}
         self._helper: GeneratorHelper | None = None
         self._starting: asyncio.Future[None] | None = None
         self._crowded = 0
@@ -247,14 +251,28 @@ class Synthesizer:
             if plugin
             else None,
             self.seed,
+            *self._vector_shape(endpoint),
+            input_type,
+        )
+        return [(*shape, content) for content in contents]
+
+    def _vector_shape(self, endpoint: Endpoint) -> tuple[str, str, int, str, str]:
+        """What an endpoint puts in the key of each of its vectors, remembered per endpoint
+        object (the registry replaces an endpoint it changes): it is read on every call."""
+        kept = self._shapes.get(id(endpoint))
+        if kept is not None and kept[0] is endpoint:
+            return kept[1]
+        shape = (
             seed_key(endpoint),
             endpoint.task_type.value,
             endpoint.dimensions,
             endpoint.similarity,
             endpoint.element_type,
-            input_type,
         )
-        return [(*shape, content) for content in contents]
+        if len(self._shapes) >= _SHAPES_KEPT:
+            self._shapes.clear()
+        self._shapes[id(endpoint)] = (endpoint, shape)
+        return shape
 
     def _dense_arguments(
         self, endpoint: Endpoint, input_type: str | None, contents: Sequence[str]

@@ -10,7 +10,7 @@ from aiohttp.typedefs import Handler
 from mockinfer.server import admin, chain, models, providers
 from mockinfer.server.body import check_compatible_version
 from mockinfer.server.calls import is_admin
-from mockinfer.server.journal import on_response_prepare
+from mockinfer.server.journal import begin_call
 from mockinfer.server.render import error_response
 from mockinfer.server.routes import add_routes
 from mockinfer.server.state import EXCHANGE, STATE, Exchange, ServerState
@@ -66,7 +66,14 @@ def _as_es_error(request: web.Request, exc: Exception) -> EsError:
     return EsError(500, "exception", f"mockinfer failed to answer the request: {exc!r}")
 
 
-async def _dialect_headers(request: web.Request, response: web.StreamResponse) -> None:
+async def _on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """As a response's head goes out: its dialect's headers, then the journal's entry (one
+    hook rather than two: it runs for every response)."""
+    _dialect_headers(request, response)
+    begin_call(request, response)
+
+
+def _dialect_headers(request: web.Request, response: web.StreamResponse) -> None:
     """ES's product header, or a provider's request id and rate limits; a replayed
     provider answer keeps the ones it was recorded with."""
     dialect = request[EXCHANGE].dialect
@@ -85,8 +92,7 @@ def create_app(state: ServerState | None = None) -> web.Application:
     resolved = state or ServerState()
     app = web.Application(middlewares=[pipeline], client_max_size=resolved.max_body_bytes + 1)
     app[STATE] = resolved
-    app.on_response_prepare.append(_dialect_headers)
-    app.on_response_prepare.append(on_response_prepare)
+    app.on_response_prepare.append(_on_response_prepare)
     app.on_cleanup.append(_close_helper)
     add_routes(app)
     models.add_routes(app)

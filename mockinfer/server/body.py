@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 import zlib
@@ -71,6 +72,11 @@ def _too_large(size: int, limit: int) -> EsError:
     )
 
 
+#: Clients send the same few media types on every request: each is checked once.
+_MEDIA_TYPES_KEPT = 256
+
+
+@functools.lru_cache(maxsize=_MEDIA_TYPES_KEPT)
 def _check_content_type(value: str | None) -> None:
     if value is None:
         raise EsStringError(406, "content_type_header_exception", "Content-Type header is missing")
@@ -82,8 +88,10 @@ def _check_content_type(value: str | None) -> None:
     check_compatible_version("Content-Type", value)
 
 
+@functools.lru_cache(maxsize=_MEDIA_TYPES_KEPT)
 def check_compatible_version(header: str, value: str) -> None:
-    """ES 9 accepts the compatibility media types of versions 8 and 9 only."""
+    """ES 9 accepts the compatibility media types of versions 8 and 9 only (a value that
+    passes is remembered; one that fails is checked again each time)."""
     for version in _COMPATIBLE_WITH.findall(value):
         if version not in _COMPATIBLE_VERSIONS:
             raise EsError(

@@ -48,7 +48,7 @@ def _call(
     )
 
 
-async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
+def begin_call(request: web.Request, response: web.StreamResponse) -> None:
     """Record the call as its head goes out; a whole-body response is complete at once."""
     # aiohttp answers some malformed requests itself, before the middleware makes an exchange.
     exchange = request.get(EXCHANGE) or Exchange()

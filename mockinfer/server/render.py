@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import socket
@@ -32,9 +33,13 @@ _COMPAT = re.compile(r"compatible-with\s*=\s*(\d+)")
 
 def response_content_type(request: web.Request) -> str:
     """Mirror the compatibility media type when the client asked for one, else plain JSON."""
-    match = _COMPAT.search(request.headers.get("Accept", ""))
-    if match is None:
-        match = _COMPAT.search(request.headers.get("Content-Type", ""))
+    headers = request.headers
+    return _mirrored_media_type(headers.get("Accept", ""), headers.get("Content-Type", ""))
+
+
+@functools.lru_cache(maxsize=256)  # a client sends the same headers on every request
+def _mirrored_media_type(accept: str, content_type: str) -> str:
+    match = _COMPAT.search(accept) or _COMPAT.search(content_type)
     if match is None or match.group(1) not in ("8", "9"):
         return "application/json"
     return f"application/vnd.elasticsearch+json;compatible-with={match.group(1)}"

@@ -212,7 +212,13 @@ async def delete_region_policy(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register ES's generic `_inference` patterns; fixed suffixes before variable segments."""
+    """Register ES's generic `_inference` patterns; fixed suffixes before variable segments.
+
+    aiohttp tries the patterns in this order, each a regular expression: the two-segment ones
+    (`/_inference/{task_type}/{inference_id}`, what the official clients call) come right after
+    the suffixes they would also match, and the four-segment ones, which nothing else matches,
+    last.
+    """
     one, two = "/_inference/{first}", "/_inference/{first}/{second}"
     table: list[tuple[str, str, Handler]] = [
         ("GET", "/", root),
@@ -225,16 +231,16 @@ def add_routes(app: web.Application) -> None:
         ("DELETE", "/_inference/_region_policy", delete_region_policy),
         ("POST", one + "/_stream", stream),
         ("PUT", one + "/_update", update),
-        ("POST", two + "/_stream", stream),
-        ("PUT", two + "/_update", update),
-        ("GET", one, get_endpoints),
-        ("PUT", one, put_endpoint),
-        ("POST", one, infer),
-        ("DELETE", one, delete_endpoint),
         ("GET", two, get_endpoints),
         ("PUT", two, put_endpoint),
         ("POST", two, infer),
         ("DELETE", two, delete_endpoint),
+        ("GET", one, get_endpoints),
+        ("PUT", one, put_endpoint),
+        ("POST", one, infer),
+        ("DELETE", one, delete_endpoint),
+        ("POST", two + "/_stream", stream),
+        ("PUT", two + "/_update", update),
     ]
     for method, path, handler in table:
         app.router.add_route(method, path, handler)

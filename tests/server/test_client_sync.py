@@ -142,6 +142,32 @@ def test_element_types(es: Elasticsearch, embedding_type: str, key: str, length:
     assert all(-128 <= x <= 127 and isinstance(x, int) for v in vectors for x in v)
 
 
+def test_an_endpoint_made_again_embeds_by_its_new_settings(es: Elasticsearch) -> None:
+    def embed_with(dimensions: int, similarity: str) -> list[float]:
+        es.inference.put(
+            task_type="text_embedding",
+            inference_id="remade",
+            inference_config={
+                "service": "openai",
+                "service_settings": {
+                    "api_key": "k",
+                    "model_id": "text-embedding-3-small",
+                    "dimensions": dimensions,
+                    "similarity": similarity,
+                },
+            },
+        )
+        resp = es.inference.text_embedding(inference_id="remade", input="the same text")
+        es.inference.delete(inference_id="remade")
+        return list(resp["text_embedding"][0]["embedding"])
+
+    first = embed_with(64, "dot_product")
+    assert len(embed_with(96, "dot_product")) == 96
+    l2 = embed_with(64, "l2_norm")
+    assert len(l2) == 64 and l2 != first
+    assert embed_with(64, "dot_product") == first
+
+
 def test_rerank_orders_by_relevance(es: Elasticsearch) -> None:
     docs = ["stock markets fell sharply", "cats purr when they are happy", "my cat likes to purr"]
     resp = es.inference.rerank(inference_id=RERANK, query="why do cats purr", input=docs)

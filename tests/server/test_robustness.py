@@ -156,6 +156,32 @@ def test_unsupported_compatible_with_in_accept_is_refused(
     assert resp.header("Content-Type") == "application/json"
 
 
+def test_media_types_are_checked_on_every_request(server: MockInferServer) -> None:
+    def status_with(accept: str, content_type: str) -> int:
+        headers = {"Accept": accept, "Content-Type": content_type}
+        return raw_request(
+            server.url, "POST", f"/_inference/{E5}", b'{"input":"x"}', headers
+        ).status
+
+    good = "application/vnd.elasticsearch+json; compatible-with=9"
+    old = "application/vnd.elasticsearch+json; compatible-with=7"
+    statuses = [
+        status_with(accept, content_type)
+        for accept, content_type in [
+            (good, good),
+            (old, good),
+            (good, good),
+            (old, good),
+            (good, "text/plain"),
+            (good, good),
+            (good, "text/plain"),
+            (good, old),
+            (good, old),
+        ]
+    ]
+    assert statuses == [200, 400, 200, 400, 406, 200, 406, 400, 400]
+
+
 def test_truncated_gzip_body_is_refused(server: MockInferServer) -> None:
     truncated = gzip.compress(b'{"input":"x"}')[:-8]
     resp = raw_request(
