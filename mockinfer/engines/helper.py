@@ -86,7 +86,7 @@ class GeneratorHelper(asyncio.Protocol):
         self._reader: asyncio.ReadTransport | None = None
         self._pending: dict[int, tuple[asyncio.Future[HelperRows], asyncio.TimerHandle]] = {}
         self._ids = itertools.count()
-        self._buffer = bytearray()
+        self._partial = b""
 
     @property
     def pid(self) -> int | None:
@@ -116,15 +116,19 @@ class GeneratorHelper(asyncio.Protocol):
             self.close()
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while len(self._buffer) >= _LENGTH.size:
-            (size,) = _LENGTH.unpack_from(self._buffer)
-            end = _LENGTH.size + size
-            if len(self._buffer) < end:
-                return
-            reply = marshal.loads(self._buffer[_LENGTH.size : end])
-            del self._buffer[:end]
+        # One read often holds several answers: each is read in place, and only the part of
+        # a frame still to come is kept.
+        received = self._partial + data if self._partial else data
+        view, start = memoryview(received), 0
+        while len(received) - start >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(received, start)
+            end = start + _LENGTH.size + size
+            if len(received) < end:
+                break
+            reply = marshal.loads(view[start + _LENGTH.size : end])
+            start = end
             self._settle(reply)
+        self._partial = received[start:]
 
     def _settle(self, reply: tuple[Any, ...]) -> None:
         ident, answer = reply

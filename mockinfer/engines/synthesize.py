@@ -277,14 +277,15 @@ class Synthesizer:
     def _dense_arguments(
         self, endpoint: Endpoint, input_type: str | None, contents: Sequence[str]
     ) -> dict[str, Any]:
+        inference_id, task_type, dimensions, similarity, element_type = self._vector_shape(endpoint)
         return {
             "seed": self.seed,
-            "inference_id": seed_key(endpoint),
-            "task_type": endpoint.task_type.value,
+            "inference_id": inference_id,
+            "task_type": task_type,
             "contents": contents,
-            "dimensions": endpoint.dimensions,
-            "similarity": endpoint.similarity,
-            "element_type": endpoint.element_type,
+            "dimensions": dimensions,
+            "similarity": similarity,
+            "element_type": element_type,
             "input_type": input_type,
         }
 

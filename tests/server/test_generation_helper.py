@@ -193,6 +193,20 @@ def test_the_answers_stay_the_same_when_asked_again(crowded_server: MockInferSer
     assert again == [a for a, (_, _, t) in zip(first, calls, strict=True) if t is None]
 
 
+@pytest.mark.parametrize("piece", [1, 5, 4096, 1 << 20])
+def test_answers_are_read_however_the_pipe_cuts_them(
+    piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replies = [(ident, "x" * (ident * 700)) for ident in range(1, 8)]
+    stream = b"".join(helper_module._frame(reply) for reply in replies)
+    settled: list[tuple[Any, ...]] = []
+    helper = GeneratorHelper()
+    monkeypatch.setattr(helper, "_settle", settled.append)
+    for start in range(0, len(stream), piece):
+        helper.data_received(stream[start : start + piece])
+    assert settled == replies
+
+
 def test_the_helper_starts_at_the_64th_crowded_call() -> None:
     synthesizer = Synthesizer(seed=5)
     call = InferenceCall(Backend().get(E5), input=InferenceInput(("a text",)))
