@@ -85,8 +85,9 @@ _HARMLESS = frozenset(
         "passthrough",
     }
 )
-#: Name parts that make a name harmless wherever they appear (`title.keyword`, `author_id`).
-_HARMLESS_PARTS = re.compile(r"keyword|author(?!i[sz])|keyboard|passage")
+#: Name parts that make a name harmless wherever they appear (`title.keyword`, `author_id`,
+#: and what counts or numbers tokens: Gemini's `promptTokenCount`, a tokenizer's `token_ids`).
+_HARMLESS_PARTS = re.compile(r"keyword|author(?!i[sz])|keyboard|passage|tokencount|tokenids")
 #: Keys whose maps hold words of the input (token weights), never settings.
 _WORD_MAPS = frozenset({"embedding", "predicted_value"})
 #: Shapes of credentials, replaced wherever they appear in text that is not JSON.

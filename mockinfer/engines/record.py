@@ -47,6 +47,43 @@ def end_to_end(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...
     return tuple((str(k), str(v)) for k, v in headers if k.lower() not in HOP_HEADERS)
 
 
+class _Decoder:
+    """Decompresses an `x-gzip` or `x-deflate` body as it arrives. A deflate body without the
+    zlib header is taken as raw deflate, as aiohttp takes `deflate`; a body that ends before
+    its compressed data does fails (`zlib.error`) rather than be kept cut short."""
+
+    def __init__(self, *, gzip: bool) -> None:
+        self._gzip = gzip
+        self._zlib: zlib._Decompress | None = None
+
+    def decompress(self, chunk: bytes) -> bytes:
+        """What `chunk` decodes to, once the decoder has seen how the body starts."""
+        if self._zlib is None:
+            if not chunk:
+                return b""
+            if self._gzip:
+                wbits = 16 + zlib.MAX_WBITS
+            else:
+                wbits = zlib.MAX_WBITS if _has_zlib_header(chunk) else -zlib.MAX_WBITS
+            self._zlib = zlib.decompressobj(wbits)
+        return self._zlib.decompress(chunk)
+
+    def finish(self) -> bytes:
+        """The rest of the body; raises `zlib.error` when its compressed data was cut short."""
+        if self._zlib is None:
+            return b""  # an empty body
+        rest = self._zlib.flush()
+        if not self._zlib.eof:
+            raise zlib.error("the compressed body ended before its compressed data did")
+        return rest
+
+
+def _has_zlib_header(head: bytes) -> bool:
+    """Whether a deflate body starts with RFC 1950's header: deflate's method, and the
+    two bytes a multiple of 31."""
+    return head[0] & 0x0F == 8 and (len(head) < 2 or (head[0] << 8 | head[1]) % 31 == 0)
+
+
 @dataclass
 class Forwarded:
     """An upstream response being relayed: status and headers now, the body as it arrives."""
@@ -73,7 +110,7 @@ class Forwarded:
         decoder = self._decoder()
         try:
             body = await self._response.read()
-            self.body = decoder.decompress(body) + decoder.flush() if decoder else body
+            self.body = decoder.decompress(body) + decoder.finish() if decoder else body
         except (aiohttp.ClientError, OSError, zlib.error) as exc:
             raise self._broken(exc) from None
         finally:
@@ -93,22 +130,22 @@ class Forwarded:
                 while (end := buffer.find(b"\n\n")) != -1:
                     event, buffer = buffer[: end + 2], buffer[end + 2 :]
                     yield self._keep(event)
-            if buffer:
-                yield self._keep(buffer)
+            if decoder:
+                buffer += decoder.finish()
+            # What the decoder held back, or a trailing partial event.
+            for event in re.split(b"(?<=\n\n)", buffer):
+                if event:
+                    yield self._keep(event)
         except (aiohttp.ClientError, OSError, zlib.error) as exc:
             raise self._broken(exc) from None
         finally:
             self._response.release()
 
-    def _decoder(self) -> zlib._Decompress | None:
-        """A decompressor for the encodings aiohttp leaves encoded (`x-gzip`, `x-deflate`):
-        the recording keeps bodies decoded and drops `Content-Encoding`."""
+    def _decoder(self) -> _Decoder | None:
+        """A decoder for the encodings aiohttp leaves encoded (`x-gzip`, `x-deflate`): the
+        recording keeps bodies decoded and drops `Content-Encoding`."""
         encoding = self._response.headers.get("Content-Encoding", "").lower()
-        if encoding == "x-gzip":
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)
-        if encoding == "x-deflate":
-            return zlib.decompressobj()
-        return None
+        return _Decoder(gzip=encoding == "x-gzip") if encoding in ("x-gzip", "x-deflate") else None
 
     def _broken(self, exc: BaseException) -> EsError:
         url = self._response.url.with_query(None)

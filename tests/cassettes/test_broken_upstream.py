@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,10 @@ def _garbage(head: bytes, body: bytes) -> type[socketserver.BaseRequestHandler]:
     return Handler
 
 
+#: A whole HTTP body whose gzip data stops before its end: aiohttp leaves `x-gzip` to us.
+_CUT_GZIP = gzip.compress(b'{"completion": [{"result": "cut"}]}')[:-6]
+
+
 @pytest.fixture(
     params=[
         (
@@ -35,8 +40,13 @@ def _garbage(head: bytes, body: bytes) -> type[socketserver.BaseRequestHandler]:
             b"Connection: close\r\n\r\n",
             b'{"cut": ',
         ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: x-gzip\r\n"
+            + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(_CUT_GZIP),
+            _CUT_GZIP,
+        ),
     ],
-    ids=["bad-gzip", "cut-short"],
+    ids=["bad-gzip", "cut-short", "x-gzip-cut-short"],
 )
 def broken_upstream(request: pytest.FixtureRequest) -> Iterator[str]:
     head, body = request.param
@@ -82,3 +92,29 @@ def test_a_broken_upstream_stream_ends_with_an_error_event(
     (event,) = decode_events(resp.body)
     assert event.event == "error" and "mockinfer_upstream_exception" in event.data
     assert len(server.take_failures()) == 1
+
+
+def test_an_x_gzip_stream_cut_short_ends_with_an_error_event_and_is_not_kept(
+    server: MockInferServer, tmp_path: Path
+) -> None:
+    events = b'data: {"completion":[{"delta":"one"}]}\n\ndata: {"completion":[{"delta":"two"}]}\n\n'
+    cut = gzip.compress(events)[:-6]
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: x-gzip\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(cut)
+    )
+    cassette = tmp_path / "cut.yaml"
+    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, cut)) as upstream:
+        threading.Thread(target=upstream.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{upstream.server_address[1]}"
+        with server.use_cassette(cassette, record_mode="all", upstream=url):
+            resp = raw_request(
+                server.url, "POST", "/_inference/completion/llm/_stream", b'{"input":"x"}', JSON
+            )
+        upstream.shutdown()
+    assert resp.status == 200
+    last = decode_events(resp.body)[-1]
+    assert last.event == "error" and "ended before its compressed data did" in last.data
+    assert not cassette.exists()
+    (failure,) = server.take_failures()
+    assert "ended before its compressed data did" in str(failure)

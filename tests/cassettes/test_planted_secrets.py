@@ -164,6 +164,11 @@ def test_no_planted_secret_reaches_the_cassette(
         ("X-Amz-Security-Token", True),
         ("aws_secret_access_key", True),
         ("max_tokens", False),
+        ("promptTokenCount", False),
+        ("candidates_token_count", False),
+        ("token_ids", False),
+        ("refresh_token", True),
+        ("session_token_value", True),
         ("tokenization", False),
         ("keyword", False),
         ("model_id", False),
@@ -180,6 +185,20 @@ def test_token_weight_maps_are_left_alone() -> None:
         {"sparse_embedding": [{"is_truncated": False, "embedding": {"token": 1.5, "key": 0.5}}]}
     ).encode()
     assert Redactor().body(body) == body
+
+
+def test_token_counts_and_ids_are_left_alone() -> None:
+    body = json.dumps(
+        {
+            "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 8},
+            "tokens": [{"token_ids": [101, 2023, 102]}],
+            "api_token": "tok-live-0123456789",
+        }
+    ).encode()
+    redacted = json.loads(Redactor().body(body))
+    assert redacted["usageMetadata"] == {"promptTokenCount": 12, "candidatesTokenCount": 8}
+    assert redacted["tokens"] == [{"token_ids": [101, 2023, 102]}]
+    assert redacted["api_token"] != "tok-live-0123456789"
 
 
 def test_a_recording_with_redacted_secrets_still_replays(

@@ -234,13 +234,20 @@ def test_what_cannot_be_walked_or_split_is_judged_as_text() -> None:
 _STREAM = b'data: {"completion": [{"delta": "hi"}], "api_key": "' + SECRET.encode() + b'"}\n\n'
 
 
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
 @pytest.mark.parametrize(
     "raw_upstream",
     [
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: x-deflate\r\n"
-        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(zlib.compress(_STREAM))
-        + zlib.compress(_STREAM)
+        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(compressed)
+        + compressed
+        for compressed in (zlib.compress(_STREAM), _raw_deflate(_STREAM))
     ],
+    ids=["zlib", "raw"],
     indirect=True,
 )
 def test_x_deflate_streams_are_recorded_decoded_and_redacted(
