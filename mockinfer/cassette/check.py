@@ -73,11 +73,15 @@ def _places(interaction: Interaction, rules: Redactor) -> Iterator[tuple[str, li
         body = response.decoded_body()
         yield "response body", _judged(body, rules.body(body) != body)
     else:
-        for number, event in enumerate(response.events):
-            yield (
-                f"response events[{number}]",
-                _judged(event.raw, rules.stream(event.raw) != event.raw),
-            )
+        raws = [event.raw for event in response.events]
+        for number, (raw, redacted) in enumerate(zip(raws, rules.events(raws), strict=True)):
+            alone = rules.stream(raw) != raw
+            reasons = _judged(raw, alone) if alone or redacted == raw else [_SPELLED_ACROSS]
+            yield f"response events[{number}]", reasons
+
+
+#: Why an event that holds no credential alone is found: it holds part of one.
+_SPELLED_ACROSS = "part of a credential's shape spelled across events"
 
 
 def _judged(raw: bytes, redacted: bool) -> list[str]:

@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from mockinfer.cassette.charsets import decoded
 from mockinfer.cassette.lenient import replace_values
+from mockinfer.cassette.spanning import redact_spanning
 from mockinfer.wire.services import SECRET_SETTINGS
 from mockinfer.wire.sse import map_joined_data
 
@@ -243,6 +244,11 @@ class Redactor:
         redacted_text = "\n".join(lines)
         return body if redacted_text == text else encode(redacted_text)
 
+    def events(self, events: Sequence[bytes]) -> list[bytes]:
+        """A stream's events, each redacted as `stream` redacts it, then without the
+        credentials spelled across them (a key a model writes out over several deltas)."""
+        return redact_spanning([self.stream(raw) for raw in events], credential_spans, REDACTED)
+
     def _document(self, text: str) -> str:
         """`text` redacted as JSON, NDJSON, or else as text; the same string if unchanged."""
         try:
@@ -328,6 +334,22 @@ def _shaped(text: str) -> str:
     for shape in _CREDENTIAL_SHAPES:
         text = shape.sub(REDACTED, text)
     return text
+
+
+def credential_spans(text: str) -> list[tuple[int, int]]:
+    """Where text holds credential shapes: (start, end) of each, in order, overlaps merged."""
+    spans = sorted(
+        (match.start(), match.end())
+        for shape in _CREDENTIAL_SHAPES
+        for match in shape.finditer(text)
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _unique(key: str, taken: dict[str, Any]) -> str:

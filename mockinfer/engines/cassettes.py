@@ -172,8 +172,10 @@ class CassetteEngine:
         if response.events is None:
             kept = replace(response, headers=headers, body=self.redactor.body(response.body))
         else:
+            redacted = self.redactor.events([e.raw for e in response.events])
             events = tuple(
-                RecordedEvent(e.offset, self.redactor.stream(e.raw)) for e in response.events
+                RecordedEvent(e.offset, raw)
+                for e, raw in zip(response.events, redacted, strict=True)
             )
             body = b"".join(e.raw for e in events)
             kept = replace(response, headers=headers, body=body, events=events)

@@ -114,3 +114,31 @@ def test_check_skips_folders_and_broken_links_and_fails_on_broken_files(tmp_path
     assert done.returncode == 2
     assert "broken.yaml is not valid YAML" in done.stderr and "Traceback" not in done.stderr
     assert "checked 2 cassette(s): 0 possible credential(s), 1 unreadable" in done.stderr
+
+
+def test_check_finds_a_key_spelled_across_stream_events(tmp_path: Path) -> None:
+    key = "sk-" + "Kq3" * 8
+    pieces = ["here: " + key[:10], key[10:], " done"]
+    events = [
+        {"offset": 0.1 * n, "data": json.dumps({"completion": [{"delta": piece}]})}
+        for n, piece in enumerate(pieces)
+    ]
+    document = {
+        "interactions": [
+            {
+                "request": {"method": "POST", "uri": "http://c/_inference/completion/x/_stream"},
+                "response": {
+                    "status": {"code": 200},
+                    "headers": {},
+                    "body": {"string": ""},
+                    "mockinfer": {"format": 1, "events": events},
+                },
+            }
+        ],
+        "version": 1,
+    }
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(document))
+    findings = check_file(path)
+    assert [f.place for f in findings] == ["response events[0]", "response events[1]"]
+    assert all("spelled across events" in str(f) for f in findings)

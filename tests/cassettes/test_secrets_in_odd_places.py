@@ -265,3 +265,76 @@ def test_x_deflate_streams_are_recorded_decoded_and_redacted(
         "completion": [{"delta": "hi"}],
         "api_key": "REDACTED",
     }
+
+
+#: A key shaped as OpenAI's, written out by a model over three deltas.
+_SPLIT_KEY = "sk-proj" + "Q7x" * 9
+_KEY_PIECES = ("Your key is sk-pr", _SPLIT_KEY[len("sk-pr") : 20], _SPLIT_KEY[20:] + ", keep it")
+
+
+def _es_deltas(*texts: str) -> list[bytes]:
+    return [
+        b"data: " + json.dumps({"completion": [{"delta": text}]}).encode() + b"\n\n"
+        for text in texts
+    ]
+
+
+def _joined_deltas(events: list[bytes]) -> str:
+    return "".join(
+        json.loads(event.removeprefix(b"data: "))["completion"][0]["delta"] for event in events
+    )
+
+
+def test_a_key_spelled_over_deltas_is_taken_out_of_each() -> None:
+    events = [*_es_deltas(*_KEY_PIECES, " safe."), b"data: [DONE]\n\n"]
+    redacted = Redactor().events(events)
+    assert len(redacted) == len(events) and redacted[-2:] == events[-2:]
+    assert _joined_deltas(redacted[:4]) == "Your key is REDACTED, keep it safe."
+
+
+def test_a_chat_stream_loses_a_key_split_over_its_chunks_and_keeps_the_rest() -> None:
+    def chunk(content: str) -> bytes:
+        delta = {"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"content": content}}]}
+        return b"data: " + json.dumps(delta).encode() + b"\n\n"
+
+    events = [chunk("use "), chunk("Bearer "), chunk("abcdef0123456789xyz"), chunk(" as header")]
+    redacted = Redactor().events(events)
+    contents = [
+        json.loads(event.removeprefix(b"data: "))["choices"][0]["delta"]["content"]
+        for event in redacted
+    ]
+    assert "".join(contents) == "use Bearer REDACTED as header"
+    assert redacted[:2] == events[:2] and redacted[3] == events[3]
+    assert json.loads(redacted[2].removeprefix(b"data: "))["id"] == "chatcmpl-1"
+
+
+def test_deltas_that_spell_no_key_are_kept_byte_for_byte() -> None:
+    events = _es_deltas("the sk", "-", "y is blue", "ask-me-anything " * 3, "risk-free")
+    assert Redactor().events(events) == events
+
+
+@pytest.mark.parametrize(
+    "raw_upstream",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        + b"Content-Length: %d\r\nConnection: close\r\n\r\n"
+        % len(b"".join(_es_deltas(*_KEY_PIECES)))
+        + b"".join(_es_deltas(*_KEY_PIECES))
+    ],
+    indirect=True,
+)
+def test_a_recorded_stream_keeps_no_key_spelled_over_its_events(
+    server: MockInferServer, raw_upstream: str, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "split.yaml"
+    path = "/_inference/completion/x/_stream"
+    with server.use_cassette(cassette, record_mode="all", upstream=raw_upstream):
+        recorded = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    assert (
+        _joined_deltas(recorded.body.split(b"\n\n")[:3])
+        == "Your key is " + _SPLIT_KEY + ", keep it"
+    )
+    assert _SPLIT_KEY[len("sk-pr") : 20] not in cassette.read_text()
+    with server.use_cassette(cassette):
+        replayed = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    assert _joined_deltas(replayed.body.split(b"\n\n")[:3]) == "Your key is REDACTED, keep it"
