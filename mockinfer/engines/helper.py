@@ -54,6 +54,9 @@ _ANSWER_TIMEOUT = 5.0
 #: How often a helper waiting for requests checks that its parent still runs: a process
 #: forked from the parent may keep its stdin open after the parent died.
 _PARENT_CHECK = 1.0
+#: The helper works on one core: a BLAS that spread a product over threads would take the
+#: core the test's process runs on.
+_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class HelperUnavailable(Exception):
@@ -103,6 +106,7 @@ class GeneratorHelper(asyncio.Protocol):
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env={**os.environ, **_ONE_THREAD},
             )
             assert process.stdin is not None and process.stdout is not None
             loop = asyncio.get_running_loop()
