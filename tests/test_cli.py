@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,6 +18,19 @@ from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
 from mockinfer.engines.synthesize import HELPER_AFTER
 
 E5 = ".multilingual-e5-small-elasticsearch"
+
+
+@contextlib.contextmanager
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`mockinfer serve` with `args` on a free port: yields its URL; stopped and reaped after,
+    its pipe closed."""
+    command = [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0", *args]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as proc:
+        try:
+            assert proc.stdout is not None
+            yield proc.stdout.readline().strip()
+        finally:
+            proc.terminate()
 
 
 @pytest.fixture
@@ -72,14 +86,8 @@ def test_serve_keeps_embeddings_in_its_own_process(serve: subprocess.Popen[str])
 
 
 def test_port_in_use_is_a_clear_error() -> None:
-    first = subprocess.Popen(
-        [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert first.stdout is not None
-        port = first.stdout.readline().strip().rsplit(":", 1)[1]
+    with serving() as url:
+        port = url.rsplit(":", 1)[1]
         second = subprocess.run(
             [sys.executable, "-m", "mockinfer.cli", "serve", "--port", port],
             capture_output=True,
@@ -89,9 +97,6 @@ def test_port_in_use_is_a_clear_error() -> None:
         assert second.returncode == 1
         assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
         assert "Traceback" not in second.stderr
-    finally:
-        first.terminate()
-        first.wait()
 
 
 def test_serve_applies_a_faults_file(tmp_path: Path) -> None:
@@ -100,14 +105,7 @@ def test_serve_applies_a_faults_file(tmp_path: Path) -> None:
         "- inference_id: .multilingual-e5-small-elasticsearch\n  status: 429\n  retry_after: 3\n"
         "  times: 1\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0", "--faults", str(rules)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
+    with serving("--faults", str(rules)) as url:
         with Elasticsearch(url, max_retries=0) as es:
             with pytest.raises(ApiError) as info:
                 es.inference.text_embedding(inference_id=E5, input="x")
@@ -116,9 +114,6 @@ def test_serve_applies_a_faults_file(tmp_path: Path) -> None:
             assert es.inference.text_embedding(inference_id=E5, input="x")["text_embedding"]
             listed = es.perform_request("GET", "/_mockinfer/faults").body
         assert [(f["status"], f["hits"]) for f in listed["faults"]] == [(429, 1)]
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 @pytest.mark.parametrize(
@@ -147,33 +142,16 @@ def test_a_bad_faults_file_is_a_clear_error(
 
 
 def test_serve_declares_models() -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockinfer.cli",
-            "serve",
-            "--port",
-            "0",
-            "--model",
-            "my-ranker:text_similarity",
-            "--model",
-            "my-e5:text_embedding:32",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        with Elasticsearch(url) as es:
-            resp = es.ml.infer_trained_model(model_id="my-e5", docs=[{"text_field": "x"}])
-            assert len(resp["inference_results"][0]["predicted_value"]) == 32
-            (ranker,) = es.ml.get_trained_models(model_id="my-ranker")["trained_model_configs"]
-            assert "text_similarity" in ranker["inference_config"]
-    finally:
-        proc.terminate()
-        proc.wait()
+    with (
+        serving(
+            "--model", "my-ranker:text_similarity", "--model", "my-e5:text_embedding:32"
+        ) as url,
+        Elasticsearch(url) as es,
+    ):
+        resp = es.ml.infer_trained_model(model_id="my-e5", docs=[{"text_field": "x"}])
+        assert len(resp["inference_results"][0]["predicted_value"]) == 32
+        (ranker,) = es.ml.get_trained_models(model_id="my-ranker")["trained_model_configs"]
+        assert "text_similarity" in ranker["inference_config"]
     bad = subprocess.run(
         [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0", "--model", "x"],
         capture_output=True,
@@ -184,15 +162,7 @@ def test_serve_declares_models() -> None:
 
 
 def test_serve_requires_the_provider_key_from_the_environment() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockinfer.cli", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "MOCKINFER_PROVIDER_API_KEY": "sk-from-env"},
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
+    with serving(env={**os.environ, "MOCKINFER_PROVIDER_API_KEY": "sk-from-env"}) as url:
         right = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-from-env", max_retries=0)
         assert right.embeddings.create(model="text-embedding-3-small", input="cli").data
         wrong = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-other", max_retries=0)
@@ -200,9 +170,6 @@ def test_serve_requires_the_provider_key_from_the_environment() -> None:
             wrong.embeddings.create(model="text-embedding-3-small", input="cli")
         with Elasticsearch(url) as es:  # the cluster's own API asks for no provider key
             assert es.inference.text_embedding(inference_id=E5, input="cli")["text_embedding"]
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 @pytest.mark.parametrize(
