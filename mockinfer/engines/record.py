@@ -47,6 +47,20 @@ def end_to_end(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...
     return tuple((str(k), str(v)) for k, v in headers if k.lower() not in HOP_HEADERS)
 
 
+#: The most of one upstream answer, decoded, the recorder reads: a cassette is no place for
+#: more, and an answer that inflates past it (a compression bomb) must not fill the memory.
+MAX_RECORDED_BYTES = 256 * 1024 * 1024
+
+
+class AnswerTooLarge(Exception):
+    """An upstream answer larger than the recorder reads."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the answer is larger than {MAX_RECORDED_BYTES} bytes, the most mockinfer records"
+        )
+
+
 class _Decoder:
     """Decompresses an `x-gzip` or `x-deflate` body as it arrives. A deflate body without the
     zlib header is taken as raw deflate, as aiohttp takes `deflate`; a body that ends before
@@ -66,7 +80,8 @@ class _Decoder:
             else:
                 wbits = zlib.MAX_WBITS if _has_zlib_header(chunk) else -zlib.MAX_WBITS
             self._zlib = zlib.decompressobj(wbits)
-        return self._zlib.decompress(chunk)
+        # One byte past the limit is enough to know the answer is too large.
+        return self._zlib.decompress(chunk, MAX_RECORDED_BYTES + 1)
 
     def finish(self) -> bytes:
         """The rest of the body; raises `zlib.error` when its compressed data was cut short."""
@@ -76,6 +91,11 @@ class _Decoder:
         if not self._zlib.eof:
             raise zlib.error("the compressed body ended before its compressed data did")
         return rest
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_RECORDED_BYTES:
+        raise AnswerTooLarge
 
 
 def _has_zlib_header(head: bytes) -> bool:
@@ -105,13 +125,19 @@ class Forwarded:
         """The whole body of a non-streamed response.
 
         Raises `EsError` 502 when the upstream's body cannot be read (a broken encoding, a
-        connection lost halfway).
+        connection lost halfway) or is larger than `MAX_RECORDED_BYTES` decoded.
         """
         decoder = self._decoder()
+        body = bytearray()
         try:
-            body = await self._response.read()
-            self.body = decoder.decompress(body) + decoder.finish() if decoder else body
-        except (aiohttp.ClientError, OSError, zlib.error) as exc:
+            async for chunk in self._response.content.iter_any():
+                body += decoder.decompress(chunk) if decoder else chunk
+                _check_size(len(body))
+            if decoder:
+                body += decoder.finish()
+                _check_size(len(body))
+            self.body = bytes(body)
+        except (aiohttp.ClientError, OSError, zlib.error, AnswerTooLarge) as exc:
             raise self._broken(exc) from None
         finally:
             self._response.release()
@@ -120,23 +146,26 @@ class Forwarded:
     async def stream(self) -> AsyncGenerator[bytes, None]:
         """Each complete SSE event as soon as it arrives (a trailing partial event last).
 
-        Raises `EsError` 502 when the upstream's stream breaks.
+        Raises `EsError` 502 when the upstream's stream breaks or grows past
+        `MAX_RECORDED_BYTES` decoded.
         """
         buffer = b""
         decoder = self._decoder()
         try:
             async for chunk in self._response.content.iter_any():
                 buffer += decoder.decompress(chunk) if decoder else chunk
+                _check_size(len(self.body) + len(buffer))
                 while (end := buffer.find(b"\n\n")) != -1:
                     event, buffer = buffer[: end + 2], buffer[end + 2 :]
                     yield self._keep(event)
             if decoder:
                 buffer += decoder.finish()
+                _check_size(len(self.body) + len(buffer))
             # What the decoder held back, or a trailing partial event.
             for event in re.split(b"(?<=\n\n)", buffer):
                 if event:
                     yield self._keep(event)
-        except (aiohttp.ClientError, OSError, zlib.error) as exc:
+        except (aiohttp.ClientError, OSError, zlib.error, AnswerTooLarge) as exc:
             raise self._broken(exc) from None
         finally:
             self._response.release()

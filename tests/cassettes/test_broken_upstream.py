@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mockinfer import MockInferServer
+from mockinfer.engines import record
 from mockinfer.wire.sse import decode_events
 from tests.server.http import JSON, raw_request
 
@@ -118,3 +119,38 @@ def test_an_x_gzip_stream_cut_short_ends_with_an_error_event_and_is_not_kept(
     assert not cassette.exists()
     (failure,) = server.take_failures()
     assert "ended before its compressed data did" in str(failure)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip"])
+@pytest.mark.parametrize("streamed", [False, True], ids=["body", "stream"])
+def test_an_answer_that_inflates_past_the_limit_is_a_502_and_is_not_kept(
+    server: MockInferServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    encoding: str,
+    streamed: bool,
+) -> None:
+    monkeypatch.setattr(record, "MAX_RECORDED_BYTES", 1 << 20)
+    event = b'data: {"completion":[{"delta":"' + b"a" * 1000 + b'"}]}\n\n'
+    bomb = gzip.compress(event * 4096, compresslevel=9)  # 4 MB from about 20 kB
+    content_type = b"text/event-stream" if streamed else b"application/json"
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type + b"\r\n"
+        b"Content-Encoding: " + encoding.encode() + b"\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(bomb)
+    )
+    cassette = tmp_path / "bomb.yaml"
+    path = "/_inference/completion/llm" + ("/_stream" if streamed else "")
+    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, bomb)) as upstream:
+        threading.Thread(target=upstream.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{upstream.server_address[1]}"
+        with server.use_cassette(cassette, record_mode="all", upstream=url):
+            resp = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+        upstream.shutdown()
+    told = decode_events(resp.body)[-1].data if streamed else resp.body.decode()
+    assert resp.status == (200 if streamed else 502)
+    assert f"larger than {1 << 20} bytes" in told
+    assert len(resp.body) < 2 << 20
+    assert not cassette.exists()
+    (failure,) = server.take_failures()
+    assert "the most mockinfer records" in str(failure)
