@@ -79,29 +79,31 @@ def test_check_reads_gzip_bodies(tmp_path: Path) -> None:
     assert [f.place for f in check_file(path)] == ["response body"]
 
 
-def test_check_reads_stream_events_of_json_cassettes(tmp_path: Path) -> None:
+def stream_cassette(path: Path, datas: list[str]) -> Path:
+    """A JSON cassette at `path` of one streamed answer whose events carry `datas`."""
+    events = [{"offset": 0.1 * number, "data": data} for number, data in enumerate(datas)]
     document = {
         "interactions": [
             {
-                "request": {"method": "POST", "uri": "http://c/_inference/x/_stream"},
+                "request": {"method": "POST", "uri": "http://c/_inference/completion/x/_stream"},
                 "response": {
                     "status": {"code": 200},
                     "headers": {},
                     "body": {"string": ""},
-                    "mockinfer": {
-                        "format": 1,
-                        "events": [
-                            {"offset": 0, "data": '{"delta":"hi"}'},
-                            {"offset": 0.1, "data": json.dumps({"session_token": PLANTED})},
-                        ],
-                    },
+                    "mockinfer": {"format": 1, "events": events},
                 },
             }
         ],
         "version": 1,
     }
-    path = tmp_path / "stream.json"
     path.write_text(json.dumps(document))
+    return path
+
+
+def test_check_reads_stream_events_of_json_cassettes(tmp_path: Path) -> None:
+    path = stream_cassette(
+        tmp_path / "stream.json", ['{"delta":"hi"}', json.dumps({"session_token": PLANTED})]
+    )
     assert [f.place for f in check_file(path)] == ["response events[1]"]
 
 
@@ -119,26 +121,7 @@ def test_check_skips_folders_and_broken_links_and_fails_on_broken_files(tmp_path
 def test_check_finds_a_key_spelled_across_stream_events(tmp_path: Path) -> None:
     key = "sk-" + "Kq3" * 8
     pieces = ["here: " + key[:10], key[10:], " done"]
-    events = [
-        {"offset": 0.1 * n, "data": json.dumps({"completion": [{"delta": piece}]})}
-        for n, piece in enumerate(pieces)
-    ]
-    document = {
-        "interactions": [
-            {
-                "request": {"method": "POST", "uri": "http://c/_inference/completion/x/_stream"},
-                "response": {
-                    "status": {"code": 200},
-                    "headers": {},
-                    "body": {"string": ""},
-                    "mockinfer": {"format": 1, "events": events},
-                },
-            }
-        ],
-        "version": 1,
-    }
-    path = tmp_path / "split.json"
-    path.write_text(json.dumps(document))
-    findings = check_file(path)
+    datas = [json.dumps({"completion": [{"delta": piece}]}) for piece in pieces]
+    findings = check_file(stream_cassette(tmp_path / "split.json", datas))
     assert [f.place for f in findings] == ["response events[0]", "response events[1]"]
     assert all("spelled across events" in str(f) for f in findings)

@@ -17,7 +17,7 @@ import pytest
 
 from mockinfer import MockInferServer
 from mockinfer.cassette.redact import Redactor
-from tests.server.http import JSON, raw_request
+from tests.server.http import JSON, RawResponse, raw_request
 
 SECRET = "PLANTEDzz9Qx7"
 
@@ -234,6 +234,18 @@ def test_what_cannot_be_walked_or_split_is_judged_as_text() -> None:
 _STREAM = b'data: {"completion": [{"delta": "hi"}], "api_key": "' + SECRET.encode() + b'"}\n\n'
 
 
+def _record_then_replay_stream(
+    server: MockInferServer, upstream: str, cassette: Path
+) -> tuple[RawResponse, RawResponse]:
+    """A `_stream` call recorded from `upstream` into `cassette`, then the same replayed."""
+    path = "/_inference/completion/x/_stream"
+    with server.use_cassette(cassette, record_mode="all", upstream=upstream):
+        recorded = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    with server.use_cassette(cassette):
+        replayed = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    return recorded, replayed
+
+
 def _raw_deflate(data: bytes) -> bytes:
     compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush()
@@ -254,13 +266,9 @@ def test_x_deflate_streams_are_recorded_decoded_and_redacted(
     server: MockInferServer, raw_upstream: str, tmp_path: Path
 ) -> None:
     cassette = tmp_path / "x-deflate.yaml"
-    path = "/_inference/completion/x/_stream"
-    with server.use_cassette(cassette, record_mode="all", upstream=raw_upstream):
-        recorded = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    recorded, replayed = _record_then_replay_stream(server, raw_upstream, cassette)
     assert recorded.body == _STREAM
     assert SECRET not in cassette.read_text()
-    with server.use_cassette(cassette):
-        replayed = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
     assert json.loads(replayed.body.removeprefix(b"data: ")) == {
         "completion": [{"delta": "hi"}],
         "api_key": "REDACTED",
@@ -327,14 +335,10 @@ def test_a_recorded_stream_keeps_no_key_spelled_over_its_events(
     server: MockInferServer, raw_upstream: str, tmp_path: Path
 ) -> None:
     cassette = tmp_path / "split.yaml"
-    path = "/_inference/completion/x/_stream"
-    with server.use_cassette(cassette, record_mode="all", upstream=raw_upstream):
-        recorded = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+    recorded, replayed = _record_then_replay_stream(server, raw_upstream, cassette)
     assert (
         _joined_deltas(recorded.body.split(b"\n\n")[:3])
         == "Your key is " + _SPLIT_KEY + ", keep it"
     )
     assert _SPLIT_KEY[len("sk-pr") : 20] not in cassette.read_text()
-    with server.use_cassette(cassette):
-        replayed = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
     assert _joined_deltas(replayed.body.split(b"\n\n")[:3]) == "Your key is REDACTED, keep it"
