@@ -245,9 +245,10 @@ class Redactor:
         return body if redacted_text == text else encode(redacted_text)
 
     def events(self, events: Sequence[bytes]) -> list[bytes]:
-        """A stream's events, each redacted as `stream` redacts it, then without the
-        credentials spelled across them (a key a model writes out over several deltas)."""
-        return redact_spanning([self.stream(raw) for raw in events], credential_spans, REDACTED)
+        """A stream's events without the credentials spelled across them (a key a model
+        writes out over several deltas), then each redacted as `stream` redacts it. Across
+        first: a piece redacted alone would leave the rest of its key unrecognisable."""
+        return [self.stream(raw) for raw in redact_spanning(events, credential_spans, REDACTED)]
 
     def _document(self, text: str) -> str:
         """`text` redacted as JSON, NDJSON, or else as text; the same string if unchanged."""

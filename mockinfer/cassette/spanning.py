@@ -12,13 +12,18 @@ keep their order and number; only those that held a part are rewritten.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: Where a string sits in an event's JSON: the keys and list indices leading to it.
-Place = tuple[str | int, ...]
+#: Where a string sits in an event's JSON: the keys and list positions leading to it.
+Path = tuple[str | int, ...]
+#: What strings are joined by: their path, but an item of a list that names its `index` (a
+#: completion's choice) by that index, since each event may carry only some of the choices.
+Place = tuple[str | int | tuple[str, int], ...]
+_LINE_END = re.compile(r"\r\n|\r|\n")
 #: Finds what must go in a text: the (start, end) of each credential, in order, apart.
 SpanFinder = Callable[[str], list[tuple[int, int]]]
 
@@ -28,6 +33,7 @@ class _Piece:
     """One event's string at a place, and what it becomes."""
 
     event: int
+    path: Path
     value: str
     start: int  # where it begins in the joined text
     cuts: list[tuple[int, int, str]]  # (start, end, replacement) in the piece, in order
@@ -40,16 +46,16 @@ def redact_spanning(events: Sequence[bytes], find: SpanFinder, replacement: str)
     pieces_at: defaultdict[Place, list[_Piece]] = defaultdict(list)
     for index, document in enumerate(documents):
         if document is not None:
-            for place, value in _strings(document[1], ()):
-                pieces_at[place].append(_Piece(index, value, 0, []))
-    rewritten: dict[int, dict[Place, str]] = defaultdict(dict)
-    for place, pieces in pieces_at.items():
+            for place, path, value in _strings(document.payload, (), ()):
+                pieces_at[place].append(_Piece(index, path, value, 0, []))
+    rewritten: dict[int, dict[Path, str]] = defaultdict(dict)
+    for pieces in pieces_at.values():
         if len(pieces) < 2:
-            continue  # one event's string: the event's own redaction has seen it whole
+            continue  # one event's string: the event's own redaction sees it whole
         if _cut(pieces, find, replacement):
             for piece in pieces:
                 if piece.cuts:
-                    rewritten[piece.event][place] = _applied(piece)
+                    rewritten[piece.event][piece.path] = _applied(piece)
     out = list(events)
     for index, values in rewritten.items():
         document = documents[index]
@@ -86,44 +92,71 @@ def _applied(piece: _Piece) -> str:
     return value
 
 
-def _strings(value: Any, place: Place) -> Iterator[tuple[Place, str]]:
+def _strings(value: Any, place: Place, path: Path) -> Iterator[tuple[Place, Path, str]]:
     if isinstance(value, str):
-        yield place, value
+        yield place, path, value
     elif isinstance(value, dict):
         for key, child in value.items():
-            yield from _strings(child, (*place, key))
+            yield from _strings(child, (*place, key), (*path, key))
     elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _strings(child, (*place, index))
+        for position, child in enumerate(value):
+            named = child.get("index") if isinstance(child, dict) else None
+            step = ("index", named) if isinstance(named, int) else position
+            yield from _strings(child, (*place, step), (*path, position))
 
 
-def _document(raw: bytes) -> tuple[list[str], Any] | None:
-    """An event's lines and the JSON its data lines join into; None for any other event."""
+@dataclass
+class _Event:
+    """An event's lines (their ends told apart from them) and the JSON of its data."""
+
+    lines: list[str]
+    line_end: str
+    payload: Any
+
+
+def _document(raw: bytes) -> _Event | None:
+    """An event with JSON data; None for any other event."""
     try:
-        lines = raw.decode("utf-8").split("\n")
-        data = [line.partition(":")[2] for line in lines if line.startswith("data:")]
-        if not data:
+        text = raw.decode("utf-8")
+        lines = _LINE_END.split(text)
+        values = [value for value in map(_data, lines) if value is not None]
+        if not values:
             return None
-        return lines, json.loads("\n".join(part.removeprefix(" ") for part in data))
+        payload = json.loads("\n".join(values))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
+    found = _LINE_END.search(text)
+    return _Event(lines, found.group() if found else "\n", payload)
 
 
-def _with_values(document: tuple[list[str], Any], values: dict[Place, str]) -> bytes:
-    """The event with the strings at `values`' places replaced; its data on one line."""
-    lines, payload = document
-    for place, value in values.items():
-        *path, last = place
+def _data(line: str) -> str | None:
+    """A `data:` line's value (a BOM may start an event); None for any other line."""
+    field, colon, value = line.removeprefix("\ufeff").partition(":")
+    return value.removeprefix(" ") if colon and field == "data" else None
+
+
+def _with_values(event: _Event, values: dict[Path, str]) -> bytes:
+    """The event with the strings at `values`' paths replaced; its data on one line."""
+    payload = event.payload
+    for path, value in values.items():
+        *steps, last = path
         parent = payload
-        for step in path:
+        for step in steps:
             parent = parent[step]
         parent[last] = value
-    data = "data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return _rebuilt(event, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+    except UnicodeEncodeError:  # a piece holds half a character (a lone surrogate escape)
+        return _rebuilt(event, json.dumps(payload, separators=(",", ":")))
+
+
+def _rebuilt(event: _Event, data: str) -> bytes:
     out: list[str] = []
-    for line in lines:
-        if not line.startswith("data:"):
+    for line in event.lines:
+        if _data(line) is None:
             out.append(line)
         elif data:
-            out.append(data)
+            bom = "\ufeff" if line.startswith("\ufeff") else ""
+            out.append(f"{bom}data: {data}")
             data = ""
-    return "\n".join(out).encode("utf-8")
+    return event.line_end.join(out).encode("utf-8")

@@ -196,6 +196,8 @@ class GeneratorHelper(asyncio.Protocol):
 
     def _overdue(self, ident: int) -> None:
         if ident in self._pending:
+            if self._process is not None:
+                self._process.kill()  # hung: closing must not wait for it on the loop
             logger.warning(
                 "mockinfer: the generation helper did not answer within %s s; generating in the "
                 "server from now on",

@@ -13,6 +13,7 @@ import fnmatch
 import itertools
 import numbers
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -157,8 +158,9 @@ class GeneratorSet:
         self._broken: dict[str, PluginError] = {}
         self._routes: tuple[Route, ...] = ()
         #: What `pick` answered per endpoint object, while `_version` (bumped by every change
-        #: of routes or generators) stays the same: picking is on every request's path.
-        self._picked: dict[int, tuple[Endpoint, Plugin | None, int]] = {}
+        #: of routes or generators) stays the same: picking is on every request's path. Held
+        #: weakly: the provider routes make an endpoint per request, which must not outlive it.
+        self._picked: dict[int, tuple[weakref.ref[Endpoint], Plugin | None, int]] = {}
         self._version = 0
 
     def installed(self) -> dict[str, EntryPoint]:
@@ -266,12 +268,12 @@ class GeneratorSet:
         """
         version = self._version
         picked = self._picked.get(id(endpoint))
-        if picked is not None and picked[0] is endpoint and picked[2] == version:
+        if picked is not None and picked[0]() is endpoint and picked[2] == version:
             return picked[1]
         plugin = self._pick(endpoint)
         if len(self._picked) >= _PICKS_KEPT:
             self._picked.clear()
-        self._picked[id(endpoint)] = (endpoint, plugin, version)
+        self._picked[id(endpoint)] = (weakref.ref(endpoint), plugin, version)
         return plugin
 
     def _pick(self, endpoint: Endpoint) -> Plugin | None:

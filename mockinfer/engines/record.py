@@ -21,6 +21,7 @@ from mockinfer.cassette.format import RecordedEvent, RecordedResponse
 from mockinfer.cassette.redact import Redactor
 from mockinfer.wire.errors import EsError
 from mockinfer.wire.sse import CONTENT_TYPE as SSE_CONTENT_TYPE
+from mockinfer.wire.sse import event_end
 
 #: Headers that describe one hop or one encoding of the body, never the response itself.
 HOP_HEADERS = frozenset(
@@ -81,7 +82,16 @@ class _Decoder:
                 wbits = zlib.MAX_WBITS if _has_zlib_header(chunk) else -zlib.MAX_WBITS
             self._zlib = zlib.decompressobj(wbits)
         # One byte past the limit is enough to know the answer is too large.
-        return self._zlib.decompress(chunk, MAX_RECORDED_BYTES + 1)
+        out = self._zlib.decompress(chunk, MAX_RECORDED_BYTES + 1)
+        while self._zlib.eof and self._zlib.unused_data:
+            # gzip may hold several members, read one after the other as gzip reads them;
+            # anything else after the end is not the body the header announced.
+            rest = self._zlib.unused_data
+            if not self._gzip:
+                raise zlib.error("the compressed data is followed by other bytes")
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += self._zlib.decompress(rest, MAX_RECORDED_BYTES + 1)
+        return out
 
     def finish(self) -> bytes:
         """The rest of the body; raises `zlib.error` when its compressed data was cut short."""
@@ -155,16 +165,18 @@ class Forwarded:
             async for chunk in self._response.content.iter_any():
                 buffer += decoder.decompress(chunk) if decoder else chunk
                 _check_size(len(self.body) + len(buffer))
-                while (end := buffer.find(b"\n\n")) != -1:
-                    event, buffer = buffer[: end + 2], buffer[end + 2 :]
+                while (end := event_end(buffer)) != -1:
+                    event, buffer = buffer[:end], buffer[end:]
                     yield self._keep(event)
             if decoder:
                 buffer += decoder.finish()
                 _check_size(len(self.body) + len(buffer))
-            # What the decoder held back, or a trailing partial event.
-            for event in re.split(b"(?<=\n\n)", buffer):
-                if event:
-                    yield self._keep(event)
+            # What the decoder held back, then a trailing partial event.
+            while (end := event_end(buffer)) != -1:
+                event, buffer = buffer[:end], buffer[end:]
+                yield self._keep(event)
+            if buffer:
+                yield self._keep(buffer)
         except (aiohttp.ClientError, OSError, zlib.error, AnswerTooLarge) as exc:
             raise self._broken(exc) from None
         finally:

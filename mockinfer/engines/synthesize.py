@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -140,7 +141,8 @@ class Synthesizer:
         self.generators = generators if generators is not None else GeneratorSet()
         self.generation_helper = generation_helper
         self._vectors: BoundedCache[tuple[Any, ...], np.ndarray] = BoundedCache(VECTOR_CACHE_SIZE)
-        self._shapes: dict[int, tuple[Endpoint, tuple[str, str, int, str, str]]] = {}
+        # Weak: the provider routes make an endpoint per request, which must not outlive it.
+        self._shapes: dict[int, tuple[weakref.ref[Endpoint], tuple[str, str, int, str, str]]] = {}
         self._helper: GeneratorHelper | None = None
         self._starting: asyncio.Future[None] | None = None
         self._crowded = 0
@@ -260,7 +262,7 @@ class Synthesizer:
         """What an endpoint puts in the key of each of its vectors, remembered per endpoint
         object (the registry replaces an endpoint it changes): it is read on every call."""
         kept = self._shapes.get(id(endpoint))
-        if kept is not None and kept[0] is endpoint:
+        if kept is not None and kept[0]() is endpoint:
             return kept[1]
         shape = (
             seed_key(endpoint),
@@ -271,7 +273,7 @@ class Synthesizer:
         )
         if len(self._shapes) >= _SHAPES_KEPT:
             self._shapes.clear()
-        self._shapes[id(endpoint)] = (endpoint, shape)
+        self._shapes[id(endpoint)] = (weakref.ref(endpoint), shape)
         return shape
 
     def _dense_arguments(

@@ -212,7 +212,8 @@ async def delete_region_policy(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register ES's generic `_inference` patterns; fixed suffixes before variable segments.
+    """Register ES's generic `_inference` patterns; a fixed suffix before the variable
+    segment that would also match it.
 
     aiohttp tries the patterns in this order, each a regular expression: the two-segment ones
     (`/_inference/{task_type}/{inference_id}`, what the official clients call) come right after

@@ -8,6 +8,7 @@ and a blank line. The stream ends with a `[DONE]` message event; a failure ends 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,18 @@ def streamed_text(events: list[SseEvent]) -> str:
         for choice in chunk.get("choices") or ():
             pieces.append((choice.get("delta") or {}).get("content") or "")
     return "".join(pieces)
+
+
+#: The blank line that ends an event, after any of the line ends SSE takes (CRLF, LF, CR).
+#: A CR last in the buffer may be the start of a CRLF still to come: it ends nothing yet.
+_EVENT_END = re.compile(rb"(?:\r\n|\r(?=[^\n])|\n)(?:\r\n|\r(?=[^\n])|\n)")
+
+
+def event_end(buffer: bytes) -> int:
+    """Where the first whole event of a stream being read ends (past its blank line); -1
+    while none has."""
+    match = _EVENT_END.search(buffer)
+    return -1 if match is None else match.end()
 
 
 def decode_events(stream: bytes) -> list[SseEvent]:

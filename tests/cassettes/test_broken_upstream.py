@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import socketserver
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def _garbage(head: bytes, body: bytes) -> type[socketserver.BaseRequestHandler]:
 
 #: A whole HTTP body whose gzip data stops before its end: aiohttp leaves `x-gzip` to us.
 _CUT_GZIP = gzip.compress(b'{"completion": [{"result": "cut"}]}')[:-6]
+#: Deflate data that ends where it should, followed by bytes that are not part of it.
+_DEFLATE_AND_MORE = zlib.compress(b'{"completion": [{"result": "ok"}]}') + b'{"more": 1}'
 
 
 @pytest.fixture(
@@ -46,8 +49,13 @@ _CUT_GZIP = gzip.compress(b'{"completion": [{"result": "cut"}]}')[:-6]
             + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(_CUT_GZIP),
             _CUT_GZIP,
         ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: x-deflate\r\n"
+            + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(_DEFLATE_AND_MORE),
+            _DEFLATE_AND_MORE,
+        ),
     ],
-    ids=["bad-gzip", "cut-short", "x-gzip-cut-short"],
+    ids=["bad-gzip", "cut-short", "x-gzip-cut-short", "x-deflate-then-more"],
 )
 def broken_upstream(request: pytest.FixtureRequest) -> Iterator[str]:
     head, body = request.param
@@ -154,3 +162,29 @@ def test_an_answer_that_inflates_past_the_limit_is_a_502_and_is_not_kept(
     assert not cassette.exists()
     (failure,) = server.take_failures()
     assert "the most mockinfer records" in str(failure)
+
+
+def test_a_gzip_answer_of_several_members_is_recorded_whole(
+    server: MockInferServer, tmp_path: Path
+) -> None:
+    answer = b'{"completion": [{"result": "' + b"x" * 500 + b"y" * 500 + b'"}]}'
+    members = gzip.compress(answer[:300]) + gzip.compress(answer[300:])
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: x-gzip\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(members)
+    )
+    cassette = tmp_path / "members.yaml"
+    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, members)) as upstream:
+        threading.Thread(target=upstream.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{upstream.server_address[1]}"
+        with server.use_cassette(cassette, record_mode="all", upstream=url):
+            recorded = raw_request(
+                server.url, "POST", "/_inference/completion/x", b'{"input":"x"}', JSON
+            )
+        upstream.shutdown()
+    assert recorded.body == answer
+    with server.use_cassette(cassette):
+        replayed = raw_request(
+            server.url, "POST", "/_inference/completion/x", b'{"input":"x"}', JSON
+        )
+    assert replayed.body == answer

@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import re
 import socketserver
 import threading
 import zlib
@@ -14,9 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mockinfer import MockInferServer
 from mockinfer.cassette.redact import Redactor
+from mockinfer.wire.sse import decode_events, streamed_text
 from tests.server.http import JSON, RawResponse, raw_request
 
 SECRET = "PLANTEDzz9Qx7"
@@ -342,3 +345,99 @@ def test_a_recorded_stream_keeps_no_key_spelled_over_its_events(
     )
     assert _SPLIT_KEY[len("sk-pr") : 20] not in cassette.read_text()
     assert _joined_deltas(replayed.body.split(b"\n\n")[:3]) == "Your key is REDACTED, keep it"
+
+
+def _es_events(*texts: str, line_end: str = "\n") -> list[bytes]:
+    """Completion deltas as Elasticsearch frames them: a BOM, `event: message`, one `data:`."""
+    return [
+        (
+            f"\ufeffevent: message{line_end}data: "
+            + json.dumps({"completion": [{"delta": text}]}, ensure_ascii=False)
+            + line_end * 2
+        ).encode()
+        for text in texts
+    ]
+
+
+def _streamed(events: list[bytes]) -> str:
+    return streamed_text(decode_events(b"".join(events)))
+
+
+_LONG_KEY = "sk-proj-" + "A" * 24 + "B" * 24
+
+
+@pytest.mark.parametrize(
+    ("key", "cut"),
+    [
+        (_LONG_KEY, 40),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0." + "dozjgNryP4J3" * 4, 70),
+    ],
+    ids=["openai-key", "jwt"],
+)
+def test_a_key_whose_first_part_alone_looks_like_one_loses_its_rest_too(key: str, cut: int) -> None:
+    redacted = Redactor().events(_es_events("key " + key[:cut], key[cut:] + " ok"))
+    assert _streamed(redacted) == "key REDACTED ok"
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_a_key_over_events_with_other_line_ends_is_found(line_end: str) -> None:
+    events = _es_events("key " + _LONG_KEY[:10], _LONG_KEY[10:] + " ok", line_end=line_end)
+    redacted = Redactor().events(events)
+    data = [re.search(rb"data: (.*?)[\r\n]", event) for event in redacted]
+    deltas = [json.loads(found.group(1))["completion"][0]["delta"] for found in data if found]
+    assert "".join(deltas) == "key REDACTED ok"
+    assert redacted[0].startswith("\ufeffevent: message".encode() + line_end.encode())
+    assert redacted[1].endswith(b'ok"}]}' + line_end.encode() * 2)
+
+
+def test_each_choice_of_a_chat_stream_is_joined_by_its_index() -> None:
+    def chunk(index: int, content: str) -> bytes:
+        body = {"id": "c", "choices": [{"index": index, "delta": {"content": content}}]}
+        return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+    events = [chunk(0, "key: " + _LONG_KEY[:12]), chunk(1, "Hello, "), chunk(0, _LONG_KEY[12:])]
+    redacted = Redactor().events(events)
+    assert _LONG_KEY[12:] not in b"".join(redacted).decode()
+    assert redacted[1] == events[1]
+
+
+def test_a_piece_holding_half_a_character_is_rewritten_escaped() -> None:
+    def event(escaped: str) -> bytes:
+        return ('data: {"completion":[{"delta":"' + escaped + '"}]}\n\n').encode()
+
+    events = [event("\\ud83d"), event("\\ude00 key " + _LONG_KEY[:10]), event(_LONG_KEY[10:])]
+    redacted = Redactor().events(events)
+    assert redacted[0] == events[0]
+    assert _LONG_KEY[10:] not in b"".join(redacted).decode()
+    deltas = [json.loads(e.removeprefix(b"data: "))["completion"][0]["delta"] for e in redacted]
+    assert "".join(deltas).encode("utf-16", "surrogatepass").decode("utf-16") == "😀 key REDACTED"
+
+
+@pytest.mark.parametrize(
+    "raw_upstream",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        + b"Content-Length: %d\r\nConnection: close\r\n\r\n"
+        % len(
+            b"".join(_es_events("key " + _LONG_KEY[:10], _LONG_KEY[10:] + " ok", line_end="\r\n"))
+        )
+        + b"".join(_es_events("key " + _LONG_KEY[:10], _LONG_KEY[10:] + " ok", line_end="\r\n"))
+    ],
+    indirect=True,
+)
+def test_a_crlf_stream_is_recorded_event_by_event_without_the_key(
+    server: MockInferServer, raw_upstream: str, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "crlf.yaml"
+    recorded, replayed = _record_then_replay_stream(server, raw_upstream, cassette)
+    assert _streamed([recorded.body]) == "key " + _LONG_KEY + " ok"
+    assert _LONG_KEY[10:] not in cassette.read_text()
+    assert (
+        len(
+            yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["mockinfer"][
+                "events"
+            ]
+        )
+        == 2
+    )
+    assert _streamed([replayed.body]) == "key REDACTED ok"

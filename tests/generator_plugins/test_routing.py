@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
 
 from mockinfer.engines.plugins import GeneratorSet
+from mockinfer.engines.synthesize import Synthesizer
 from mockinfer.errors import ConfigurationError, PluginError
 from mockinfer.settings import Route, Settings, parse_route
 from mockinfer.wire.endpoints import Endpoint
@@ -151,3 +154,13 @@ def test_a_pick_follows_changes_of_routes_and_generators() -> None:
     assert again is not None and again is not first
     found.routes = []
     assert found.pick(e5) is None
+
+
+def test_an_endpoint_made_for_one_request_is_not_kept_by_what_remembers_picks() -> None:
+    synthesizer = Synthesizer(seed=5, generators=generators(Echo()))
+    made = endpoint("made", "openai", "text-embedding-3-small", "text_embedding")
+    assert synthesizer.dense(made, ["a text"], None)
+    gone = weakref.ref(made)
+    del made
+    gc.collect()
+    assert gone() is None
