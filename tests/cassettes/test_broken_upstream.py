@@ -14,7 +14,7 @@ import pytest
 from mockinfer import MockInferServer
 from mockinfer.engines import record
 from mockinfer.wire.sse import decode_events
-from tests.server.http import JSON, raw_request
+from tests.server.http import JSON, RawResponse, raw_request
 
 
 def _garbage(head: bytes, body: bytes) -> type[socketserver.BaseRequestHandler]:
@@ -66,6 +66,19 @@ def broken_upstream(request: pytest.FixtureRequest) -> Iterator[str]:
         upstream.shutdown()
 
 
+def record_from(
+    server: MockInferServer, head: bytes, body: bytes, cassette: Path, path: str
+) -> RawResponse:
+    """`POST path` recorded into `cassette` from an upstream that answers `head` + `body`."""
+    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, body)) as upstream:
+        threading.Thread(target=upstream.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{upstream.server_address[1]}"
+        with server.use_cassette(cassette, record_mode="all", upstream=url):
+            resp = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
+        upstream.shutdown()
+    return resp
+
+
 def test_a_broken_upstream_answer_is_a_502_and_nothing_is_kept(
     server: MockInferServer, broken_upstream: str, tmp_path: Path
 ) -> None:
@@ -89,14 +102,9 @@ def test_a_broken_upstream_stream_ends_with_an_error_event(
         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     )
     body = b"10\r\nthis is not gzip\r\n0\r\n\r\n"
-    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, body)) as upstream:
-        threading.Thread(target=upstream.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{upstream.server_address[1]}"
-        with server.use_cassette(tmp_path / "s.yaml", record_mode="all", upstream=url):
-            resp = raw_request(
-                server.url, "POST", "/_inference/completion/llm/_stream", b'{"input":"x"}', JSON
-            )
-        upstream.shutdown()
+    resp = record_from(
+        server, head, body, tmp_path / "s.yaml", "/_inference/completion/llm/_stream"
+    )
     assert resp.status == 200
     (event,) = decode_events(resp.body)
     assert event.event == "error" and "mockinfer_upstream_exception" in event.data
@@ -113,14 +121,7 @@ def test_an_x_gzip_stream_cut_short_ends_with_an_error_event_and_is_not_kept(
         b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(cut)
     )
     cassette = tmp_path / "cut.yaml"
-    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, cut)) as upstream:
-        threading.Thread(target=upstream.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{upstream.server_address[1]}"
-        with server.use_cassette(cassette, record_mode="all", upstream=url):
-            resp = raw_request(
-                server.url, "POST", "/_inference/completion/llm/_stream", b'{"input":"x"}', JSON
-            )
-        upstream.shutdown()
+    resp = record_from(server, head, cut, cassette, "/_inference/completion/llm/_stream")
     assert resp.status == 200
     last = decode_events(resp.body)[-1]
     assert last.event == "error" and "ended before its compressed data did" in last.data
@@ -149,12 +150,7 @@ def test_an_answer_that_inflates_past_the_limit_is_a_502_and_is_not_kept(
     )
     cassette = tmp_path / "bomb.yaml"
     path = "/_inference/completion/llm" + ("/_stream" if streamed else "")
-    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, bomb)) as upstream:
-        threading.Thread(target=upstream.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{upstream.server_address[1]}"
-        with server.use_cassette(cassette, record_mode="all", upstream=url):
-            resp = raw_request(server.url, "POST", path, b'{"input":"x"}', JSON)
-        upstream.shutdown()
+    resp = record_from(server, head, bomb, cassette, path)
     told = decode_events(resp.body)[-1].data if streamed else resp.body.decode()
     assert resp.status == (200 if streamed else 502)
     assert f"larger than {1 << 20} bytes" in told
@@ -174,14 +170,7 @@ def test_a_gzip_answer_of_several_members_is_recorded_whole(
         b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(members)
     )
     cassette = tmp_path / "members.yaml"
-    with socketserver.TCPServer(("127.0.0.1", 0), _garbage(head, members)) as upstream:
-        threading.Thread(target=upstream.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{upstream.server_address[1]}"
-        with server.use_cassette(cassette, record_mode="all", upstream=url):
-            recorded = raw_request(
-                server.url, "POST", "/_inference/completion/x", b'{"input":"x"}', JSON
-            )
-        upstream.shutdown()
+    recorded = record_from(server, head, members, cassette, "/_inference/completion/x")
     assert recorded.body == answer
     with server.use_cassette(cassette):
         replayed = raw_request(

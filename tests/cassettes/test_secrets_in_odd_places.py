@@ -169,6 +169,15 @@ def _upstream_answering(answer: bytes) -> type[socketserver.BaseRequestHandler]:
     return Handler
 
 
+def _answer(body: bytes, content_type: str = "text/event-stream", encoding: str = "") -> bytes:
+    """An upstream's whole HTTP answer carrying `body`, as `raw_upstream` sends it."""
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n"
+    if encoding:
+        head += f"Content-Encoding: {encoding}\r\n"
+    head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    return head.encode() + body
+
+
 @pytest.fixture
 def raw_upstream(request: pytest.FixtureRequest) -> Iterator[str]:
     with socketserver.TCPServer(("127.0.0.1", 0), _upstream_answering(request.param)) as upstream:
@@ -202,11 +211,7 @@ def test_a_malformed_upstream_answer_is_named_without_its_bytes_or_the_query(
 
 @pytest.mark.parametrize(
     "raw_upstream",
-    [
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: x-gzip\r\n"
-        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(gzip.compress(_planted("utf-8")))
-        + gzip.compress(_planted("utf-8"))
-    ],
+    [_answer(gzip.compress(_planted("utf-8")), "application/json", "x-gzip")],
     indirect=True,
 )
 def test_x_gzip_bodies_are_recorded_decoded_and_redacted(
@@ -257,9 +262,7 @@ def _raw_deflate(data: bytes) -> bytes:
 @pytest.mark.parametrize(
     "raw_upstream",
     [
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: x-deflate\r\n"
-        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(compressed)
-        + compressed
+        _answer(compressed, encoding="x-deflate")
         for compressed in (zlib.compress(_STREAM), _raw_deflate(_STREAM))
     ],
     ids=["zlib", "raw"],
@@ -326,12 +329,7 @@ def test_deltas_that_spell_no_key_are_kept_byte_for_byte() -> None:
 
 @pytest.mark.parametrize(
     "raw_upstream",
-    [
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-        + b"Content-Length: %d\r\nConnection: close\r\n\r\n"
-        % len(b"".join(_es_deltas(*_KEY_PIECES)))
-        + b"".join(_es_deltas(*_KEY_PIECES))
-    ],
+    [_answer(b"".join(_es_deltas(*_KEY_PIECES)))],
     indirect=True,
 )
 def test_a_recorded_stream_keeps_no_key_spelled_over_its_events(
@@ -416,12 +414,9 @@ def test_a_piece_holding_half_a_character_is_rewritten_escaped() -> None:
 @pytest.mark.parametrize(
     "raw_upstream",
     [
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-        + b"Content-Length: %d\r\nConnection: close\r\n\r\n"
-        % len(
+        _answer(
             b"".join(_es_events("key " + _LONG_KEY[:10], _LONG_KEY[10:] + " ok", line_end="\r\n"))
         )
-        + b"".join(_es_events("key " + _LONG_KEY[:10], _LONG_KEY[10:] + " ok", line_end="\r\n"))
     ],
     indirect=True,
 )
