@@ -83,7 +83,7 @@ class _Decoder:
             self._zlib = zlib.decompressobj(wbits)
         # One byte past the limit is enough to know the answer is too large.
         out = self._zlib.decompress(chunk, MAX_RECORDED_BYTES + 1)
-        while self._zlib.eof and self._zlib.unused_data:
+        while self._zlib.eof and self._zlib.unused_data and len(out) <= MAX_RECORDED_BYTES:
             # gzip may hold several members, read one after the other as gzip reads them;
             # anything else after the end is not the body the header announced.
             rest = self._zlib.unused_data

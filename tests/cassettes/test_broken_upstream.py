@@ -177,3 +177,12 @@ def test_a_gzip_answer_of_several_members_is_recorded_whole(
             server.url, "POST", "/_inference/completion/x", b'{"input":"x"}', JSON
         )
     assert replayed.body == answer
+
+
+def test_many_small_gzip_members_stop_inflating_past_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(record, "MAX_RECORDED_BYTES", 1 << 20)
+    members = gzip.compress(b"\0" * 65536) * 200  # 13 MB from about 20 kB
+    inflated = record._Decoder(gzip=True).decompress(members)
+    assert (1 << 20) < len(inflated) <= (1 << 20) + 65536
