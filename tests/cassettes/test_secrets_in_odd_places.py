@@ -436,3 +436,11 @@ def test_a_crlf_stream_is_recorded_event_by_event_without_the_key(
         == 2
     )
     assert _streamed([replayed.body]) == "key REDACTED ok"
+
+
+@pytest.mark.parametrize("depth", [400, 900, 2000])
+def test_events_too_deep_to_walk_are_left_to_their_own_redaction(depth: int) -> None:
+    deep = b"data: " + b'{"a":' * depth + b'"sk-' + b"x" * 30 + b'"' + b"}" * depth + b"\n\n"
+    events = [deep, deep]
+    redacted = Redactor().events(events)
+    assert len(redacted) == 2 and b"sk-" + b"x" * 30 not in b"".join(redacted)
