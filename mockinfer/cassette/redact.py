@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from mockinfer.cassette.charsets import decoded
+from mockinfer.cassette.format import RecordedEvent
 from mockinfer.cassette.lenient import replace_values
 from mockinfer.cassette.spanning import redact_spanning
 from mockinfer.wire.services import SECRET_SETTINGS
@@ -249,6 +250,13 @@ class Redactor:
         writes out over several deltas), then each redacted as `stream` redacts it. Across
         first: a piece redacted alone would leave the rest of its key unrecognisable."""
         return [self.stream(raw) for raw in redact_spanning(events, credential_spans, REDACTED)]
+
+    def recorded_events(self, events: Sequence[RecordedEvent]) -> tuple[RecordedEvent, ...]:
+        """A recorded stream's events redacted as `events` redacts them, at their offsets."""
+        redacted = self.events([event.raw for event in events])
+        return tuple(
+            RecordedEvent(event.offset, raw) for event, raw in zip(events, redacted, strict=True)
+        )
 
     def _document(self, text: str) -> str:
         """`text` redacted as JSON, NDJSON, or else as text; the same string if unchanged."""

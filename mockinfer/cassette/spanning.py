@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mockinfer.wire.sse import data_value
+
 #: Where a string sits in an event's JSON: the keys and list positions leading to it.
 Path = tuple[str | int, ...]
 #: What strings are joined by: their path, but an item of a list that names its `index` (a
@@ -119,7 +121,7 @@ def _document(raw: bytes) -> _Event | None:
     try:
         text = raw.decode("utf-8")
         lines = _LINE_END.split(text)
-        values = [value for value in map(_data, lines) if value is not None]
+        values = [value for value in map(data_value, lines) if value is not None]
         if not values:
             return None
         payload = json.loads("\n".join(values))
@@ -127,12 +129,6 @@ def _document(raw: bytes) -> _Event | None:
         return None
     found = _LINE_END.search(text)
     return _Event(lines, found.group() if found else "\n", payload)
-
-
-def _data(line: str) -> str | None:
-    """A `data:` line's value (a BOM may start an event); None for any other line."""
-    field, colon, value = line.removeprefix("\ufeff").partition(":")
-    return value.removeprefix(" ") if colon and field == "data" else None
 
 
 def _with_values(event: _Event, values: dict[Path, str]) -> bytes:
@@ -153,7 +149,7 @@ def _with_values(event: _Event, values: dict[Path, str]) -> bytes:
 def _rebuilt(event: _Event, data: str) -> bytes:
     out: list[str] = []
     for line in event.lines:
-        if _data(line) is None:
+        if data_value(line) is None:
             out.append(line)
         elif data:
             bom = "\ufeff" if line.startswith("\ufeff") else ""

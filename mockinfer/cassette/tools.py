@@ -149,10 +149,7 @@ def _scrubbed(interaction: Interaction, redactor: Redactor) -> Interaction:
     )
     headers = tuple(redactor.headers(response.headers))
     if response.events is not None:
-        redacted = redactor.events([e.raw for e in response.events])
-        events = tuple(
-            RecordedEvent(e.offset, raw) for e, raw in zip(response.events, redacted, strict=True)
-        )
+        events = redactor.recorded_events(response.events)
         body = b"".join(e.raw for e in events)
         headers = _length(headers, body, response.body)
         return Interaction(request, replace(response, headers=headers, body=body, events=events))

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from mockinfer.cassette.format import (
     Interaction,
-    RecordedEvent,
     RecordedRequest,
 )
 from mockinfer.cassette.matching import DEFAULT_MATCHERS, Miss
@@ -172,11 +171,7 @@ class CassetteEngine:
         if response.events is None:
             kept = replace(response, headers=headers, body=self.redactor.body(response.body))
         else:
-            redacted = self.redactor.events([e.raw for e in response.events])
-            events = tuple(
-                RecordedEvent(e.offset, raw)
-                for e, raw in zip(response.events, redacted, strict=True)
-            )
+            events = self.redactor.recorded_events(response.events)
             body = b"".join(e.raw for e in events)
             kept = replace(response, headers=headers, body=body, events=events)
         return Interaction(request, kept)

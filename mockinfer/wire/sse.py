@@ -84,6 +84,13 @@ def event_end(buffer: bytes) -> int:
     return -1 if match is None else match.end()
 
 
+def data_value(line: str) -> str | None:
+    """A `data:` line's value, one leading space dropped (a BOM may start an event's first
+    line); None for any other line."""
+    field, colon, value = line.removeprefix("\ufeff").partition(":")
+    return value.removeprefix(" ") if colon and field == "data" else None
+
+
 def decode_events(stream: bytes) -> list[SseEvent]:
     """Split a complete SSE byte stream into events.
 
@@ -105,9 +112,8 @@ def decode_events(stream: bytes) -> list[SseEvent]:
             text = line.removeprefix(BOM).decode("utf-8", errors="replace")
             if text.startswith("event:"):
                 event = text[6:].strip()
-            elif text.startswith("data:"):
-                value = text[5:]
-                data_lines.append(value[1:] if value.startswith(" ") else value)
+            elif (value := data_value(text)) is not None:
+                data_lines.append(value)
         if not data_lines:
             continue
         raw = block.replace(b"\n", b"\r\n") if crlf else block
